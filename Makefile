@@ -1,0 +1,49 @@
+# Vigil's front door. `make setup` installs system dependencies; `make test` runs everything.
+SWIFT ?= swift
+SECONDS ?= 60
+
+.PHONY: all setup build release test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover fuzz-config clean
+
+all: build
+
+setup:
+	bash Scripts/setup.sh
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+# Host tests (units, namespaces, reference-tool comparisons) run here; tests needing an IPVS
+# kernel (targets named *KernelTests) run in one boot of the lab VM. Each half prints its summary.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	Scripts/vm/run.sh '$(SWIFT) test --skip-build --filter KernelTests'
+
+test-host:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-vm:
+	$(SWIFT) build --build-tests
+	Scripts/vm/run.sh '$(SWIFT) test --skip-build --filter KernelTests'
+
+bench-ipvs:
+	bash Scripts/bench/ipvs.sh
+
+bench-config:
+	bash Scripts/bench/config.sh
+
+bench-checkers:
+	bash Scripts/bench/checkers.sh
+
+bench-failover:
+	bash Scripts/bench/failover.sh
+
+fuzz-config:
+	bash Scripts/fuzz/config.sh $(SECONDS)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,78 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "ipvsctl", targets: ["ipvsctl"]),
+        .library(name: "IPVS", targets: ["IPVS"]),
+        .library(name: "KeepalivedConfig", targets: ["KeepalivedConfig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // The only C boundary: libnl (generic netlink and rtnetlink) plus static-inline shims.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-genl-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev", "libnl-route-3-dev"])]
+        ),
+        // Shared foundations with no I/O policy: IP addresses, the syscall funnel, error shape.
+        .target(name: "VigilSupport"),
+        // Probes for the test lab (IPVS kernel, namespaces, reference tools); used by tests only.
+        .target(name: "VigilTestSupport", dependencies: ["VigilSupport"]),
+        // Typed IPVS model, generic-netlink client and the pure diff.
+        .target(name: "IPVS", dependencies: ["CNetlink", "VigilSupport"]),
+        // ipvsadm-compatible text formats: `-L` listings, `-S` rule files, JSON.
+        .target(name: "IPVSAdm", dependencies: ["IPVS", "VigilSupport"]),
+        // keepalived.conf lexer, parser, typed model and diagnostics. Pure.
+        .target(name: "KeepalivedConfig", dependencies: ["VigilSupport"]),
+        // Checkers, the scheduling pool, quorum and sorry-server logic.
+        .target(name: "HealthCheck", dependencies: [
+            "IPVS", "KeepalivedConfig", "VigilSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // VRRP codec, pure state machine, transport and VIP effects.
+        .target(name: "VRRP", dependencies: [
+            "CNetlink", "KeepalivedConfig", "VigilSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Wiring as services, reload, status.
+        .target(name: "VigilDaemon", dependencies: [
+            "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "vigil", dependencies: [
+            "VigilDaemon", "KeepalivedConfig", "HealthCheck", "VigilSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "ipvsctl", dependencies: [
+            "IPVS", "IPVSAdm",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "VigilSupportTests", dependencies: ["VigilTestSupport", "VigilSupport"]),
+        .testTarget(name: "IPVSTests", dependencies: ["VigilTestSupport", "IPVS"]),
+        // Runs against a real IPVS kernel (the lab VM); skips with a reason elsewhere.
+        .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "IPVS", "IPVSAdm", "VigilSupport"]),
+        .testTarget(name: "IPVSAdmTests", dependencies: ["VigilTestSupport", "IPVSAdm", "IPVS"]),
+        .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig"]),
+        .testTarget(name: "HealthCheckTests", dependencies: ["VigilTestSupport", "HealthCheck"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP"]),
+        .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport", "VigilDaemon"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Placeholder until the VRRP layer lands.

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// What the machine running the tests offers, and why a lab-only test is skipped when it does not.
+///
+/// `make test` provides everything: it runs host tests directly and IPVS tests inside the lab VM
+/// (Debian's stock kernel under virtme-ng). A bare `swift test` elsewhere skips what it cannot run,
+/// and Swift Testing prints the reason below for each skipped test.
+public enum Lab {
+    /// True when the running kernel has IPVS loaded (or loadable and we are root).
+    public static let hasIPVS: Bool = {
+        if FileManager.default.fileExists(atPath: "/proc/net/ip_vs") { return true }
+        guard getuid() == 0 else { return false }
+        _ = run("/sbin/modprobe", ["ip_vs"])
+        return FileManager.default.fileExists(atPath: "/proc/net/ip_vs")
+    }()
+
+    /// Reason printed for tests that need IPVS.
+    public static let ipvsReason: Comment =
+        "needs a kernel with IPVS (this one has none): run `make test`, which boots the lab VM"
+
+    /// True when we are root and `ip netns` works (namespace-based network tests).
+    public static let hasNamespaces: Bool = {
+        guard getuid() == 0, let ip = which("ip") else { return false }
+        let name = "vigil-probe-\(getpid())"
+        guard run(ip, ["netns", "add", name]) == 0 else { return false }
+        _ = run(ip, ["netns", "del", name])
+        return true
+    }()
+
+    /// Reason printed for tests that need network namespaces.
+    public static let namespacesReason: Comment =
+        "needs root and network namespaces (ip netns): run as root with iproute2, or `make test`"
+
+    /// True when Debian's keepalived is installed (interop and reference tests).
+    public static let hasKeepalived: Bool = which("keepalived") != nil
+
+    public static let keepalivedReason: Comment =
+        "needs Debian's keepalived as a reference implementation: run `make setup`"
+
+    /// True when ipvsadm is installed.
+    public static let hasIpvsadm: Bool = which("ipvsadm") != nil
+
+    /// Full path of an executable on PATH (or in the sbin directories), if any.
+    public static func which(_ name: String) -> String? {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs a program to completion and returns its exit status (-1 if it could not start).
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only where the kernel has IPVS (the lab VM under `make test`).
+    public static var requiresIPVS: Self { .enabled(if: Lab.hasIPVS, Lab.ipvsReason) }
+    /// Runs the test only where network namespaces can be created.
+    public static var requiresNamespaces: Self { .enabled(if: Lab.hasNamespaces, Lab.namespacesReason) }
+    /// Runs the test only where Debian's keepalived is installed.
+    public static var requiresKeepalived: Self { .enabled(if: Lab.hasKeepalived, Lab.keepalivedReason) }
+}
+
+extension Tag {
+    /// Needs a kernel with IPVS: runs inside the lab VM.
+    @Tag public static var ipvsKernel: Self
+    /// Needs root and network namespaces on the host.
+    @Tag public static var namespaces: Self
+    /// Compares against or interoperates with keepalived / ipvsadm.
+    @Tag public static var reference: Self
+}
