@@ -16,4 +16,36 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// `CLONE_NEWNET` (sched.h, which Swift's Glibc module imports without _GNU_SOURCE).
+static const int vigil_clone_newnet = 0x40000000;
+
+/// `setns(2)`: moves the calling thread into the namespace `fd` refers to.
+static inline int vigil_setns(int fd, int nstype) {
+    return (int)syscall(SYS_setns, fd, nstype);
+}
+
+/// A raw three-argument system call (`syscall(2)` is variadic, so Swift cannot call it). Unlike
+/// the libc wrappers of set*id calls, which change every thread, a raw credential call changes
+/// only the calling thread: tests use that to act without privileges on one thread.
+static inline long vigil_syscall3(long number, long a, long b, long c) {
+    return syscall(number, a, b, c);
+}
+
+/// `struct mmsghdr` (sys/socket.h declares it only under _GNU_SOURCE).
+struct vigil_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+/// `MSG_WAITFORONE`: block for the first datagram only.
+static const int vigil_msg_waitforone = 0x10000;
+
+/// `recvmmsg(2)` without a timeout: many datagrams in one system call.
+static inline int vigil_recvmmsg(int fd, struct vigil_mmsghdr *vector, unsigned int count, int flags) {
+    return (int)syscall(SYS_recvmmsg, fd, vector, count, flags, (void *)0);
+}
+
 #endif
