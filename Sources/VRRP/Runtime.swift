@@ -49,6 +49,7 @@ public actor VRRPRuntime {
     private var scriptHealthy: [String: Bool] = [:]
     private var interfaceUp: [String: Bool] = [:]
     private var stopped = false
+    private var stopWaiter: CheckedContinuation<Void, Never>?
     private let stopFlag = StopFlag()
     public private(set) var counters = VRRPCounters()
     private let byInstance: [String: VRRPInstanceSettings]
@@ -114,15 +115,23 @@ public actor VRRPRuntime {
             perform(router.apply(name, now: now) { [now] in $0.start(now: now) })
         }
         rearm()
-        while !stopped {
-            try? await Task.sleep(for: .milliseconds(200))
-            if Task.isCancelled { break }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                if stopped { c.resume() } else { stopWaiter = c }
+            }
+        } onCancel: {
+            Task { await self.stop() }
         }
         await shutdown()
     }
 
-    /// Asks ``run()`` to shut down.
-    public func stop() { stopped = true }
+    /// Asks ``run()`` to shut down: priority 0 goes out and the VIPs are released at once.
+    public func stop() {
+        guard !stopped else { return }
+        stopped = true
+        stopWaiter?.resume()
+        stopWaiter = nil
+    }
 
     private func shutdown() async {
         stopFlag.set()
@@ -314,7 +323,7 @@ public actor VRRPRuntime {
         guard let next else { return }
         let at = origin + next
         timerTask = Task { [weak self] in
-            try? await Task.sleep(until: at, clock: .continuous)
+            try? await Task.sleep(until: at, tolerance: .zero, clock: .continuous)
             if Task.isCancelled { return }
             await self?.fire()
         }
