@@ -91,6 +91,9 @@ public actor VRRPRuntime {
         for i in settings.instances {
             do { try addresses.remove(i) } catch { logger.warning("\(i.name): removing stale addresses: \(error)") }
         }
+        for i in settings.instances where i.family == .inet6 {
+            throw VRRPRuntimeError("VRRP over IPv6 is not implemented yet (IPv6 virtual_ipaddress)", context: i.name)
+        }
         for i in settings.instances {
             let source = i.sourceAddress ?? primaryIPv4Address(of: i.interface)
             guard let source else {
