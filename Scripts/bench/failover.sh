@@ -36,6 +36,7 @@ MAC2=$(ip -n "${P}n2" -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut 
 # One capture for the whole bench: epoch, source MAC, ARP sender IP (empty for VRRP).
 ip netns exec "${P}n0" tshark -i eth0 -n -l -f "arp or ip proto 112" \
     -T fields -e frame.time_epoch -e eth.src -e arp.src.proto_ipv4 > "$DIR/capture" 2>/dev/null &
+disown
 for _ in $(seq 50); do [[ -s $DIR/capture ]] && break; ip netns exec "${P}n1" ping -c1 -W0.1 192.0.2.12 >/dev/null 2>&1; sleep 0.1; done
 sleep 1
 

@@ -36,7 +36,7 @@ public struct VRRPInstanceStatus: Sendable, Hashable, Codable {
 public actor VRRPRuntime {
     private let settings: VRRPSettings
     private var router: VRRPRouterMachine
-    private let transport: RawVRRPTransport
+    private let transport: any VRRPTransport
     private let addresses: VRRPAddressManager
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -55,7 +55,7 @@ public actor VRRPRuntime {
     private let byInstance: [String: VRRPInstanceSettings]
 
     /// Prepares the runtime; sockets are opened by ``run()``.
-    public init(settings: VRRPSettings, transport: RawVRRPTransport = RawVRRPTransport(), addresses: VRRPAddressManager,
+    public init(settings: VRRPSettings, transport: any VRRPTransport = RawVRRPTransport(), addresses: VRRPAddressManager,
                 logger: Logger = Logger(label: "vigil.vrrp")) {
         self.settings = settings
         self.transport = transport
@@ -65,7 +65,7 @@ public actor VRRPRuntime {
         var machines: [VRRPInstanceMachine] = []
         var map: [String: VRRPInstanceSettings] = [:]
         for i in settings.instances {
-            let primary = i.sourceAddress ?? primaryIPv4Address(of: i.interface) ?? .v4(0)
+            let primary = i.sourceAddress ?? primaryIPv4Address(of: i.interface) ?? .v4(0)  // Refined in run().
             machines.append(VRRPInstanceMachine(settings: i, primaryAddress: primary))
             map[i.name] = i
         }

@@ -48,9 +48,17 @@ public struct VRRPReceivedPacket: Sendable {
 }
 
 /// Sends advertisements and receives packets: the I/O the runtime needs, behind a protocol for tests.
-public protocol VRRPTransport: Sendable {
+public protocol VRRPTransport: AnyObject, Sendable {
+    /// Prepares sending for `instance` from `source` and receiving on its interface (joining `group`).
+    func open(instance: VRRPInstanceSettings, source: IPAddress, group: IPAddress) throws
+    /// Interfaces packets can be received on.
+    var interfaces: [String] { get }
+    /// Blocks briefly (at most a few hundred ms) for one packet on `interface`; `nil` when none came.
+    func receive(interface: String) -> VRRPReceivedPacket?
     /// Sends one encoded advertisement for `instance` to `destination`.
     func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws
+    /// The source address bound for an instance.
+    func source(of instance: String) -> IPAddress?
 }
 
 /// Adds and removes VIPs and routes and announces them.

@@ -199,6 +199,25 @@ struct NamespaceTests {
         run.expectHolder(2, among: [1, 2], within: 5, "back up: leaves FAULT and preempts")
     }
 
+    @Test func notifyScriptsRunInOrderWithKeepalivedsArguments() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let out = run.lab.directory.appendingPathComponent("notify.log").path
+        let script = try run.lab.write("notify.sh", "#!/bin/sh\necho \"$*\" >> \(out)\n", mode: 0o755)
+        let master = try run.lab.write("master.sh", "#!/bin/sh\nsleep 0.3\necho master-script >> \(out)\n", mode: 0o755)
+        var a = LabInstance(priority: 150, version: 3, advert: "0.1")
+        a.extra = "    notify \(script)\n    notify_master \(master)\n"
+        try run.vigil(1, a)
+        run.expectHolder(1, among: [1], within: 5)
+        run.signal(1, SIGTERM)
+        let expected = ["INSTANCE VI_1 BACKUP 150", "master-script", "INSTANCE VI_1 MASTER 150", "INSTANCE VI_1 STOP 150"]
+        let ok = run.lab.wait(seconds: 5) {
+            ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) == expected
+        }
+        #expect(ok, "notify log: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+        #expect(run.lab.holders(of: "192.0.2.100", among: [1]).isEmpty, "SIGTERM releases the VIP")
+    }
+
     @Test func mismatchedPasswordsAndVRIDsDoNotInterfere() throws {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
