@@ -13,6 +13,8 @@ lab_up() {
     ip -n "${p}sw" link set br0 up
     for i in $(seq 0 "$n"); do
         ip netns add "${p}n$i"
+        # No duplicate address detection: link-local addresses are usable at once.
+        ip netns exec "${p}n$i" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
         ip -n "${p}n$i" link set lo up
         ip link add eth0 netns "${p}n$i" type veth peer name "p$i" netns "${p}sw"
         ip -n "${p}sw" link set "p$i" master br0

@@ -65,7 +65,7 @@ public actor VRRPRuntime {
         var machines: [VRRPInstanceMachine] = []
         var map: [String: VRRPInstanceSettings] = [:]
         for i in settings.instances {
-            let primary = i.sourceAddress ?? primaryIPv4Address(of: i.interface) ?? .v4(0)  // Refined in run().
+            let primary = i.sourceAddress ?? .v4(0)  // The real source is set in run().
             machines.append(VRRPInstanceMachine(settings: i, primaryAddress: primary))
             map[i.name] = i
         }
@@ -91,15 +91,13 @@ public actor VRRPRuntime {
         for i in settings.instances {
             do { try addresses.remove(i) } catch { logger.warning("\(i.name): removing stale addresses: \(error)") }
         }
-        for i in settings.instances where i.family == .inet6 {
-            throw VRRPRuntimeError("VRRP over IPv6 is not implemented yet (IPv6 virtual_ipaddress)", context: i.name)
-        }
         for i in settings.instances {
-            let source = i.sourceAddress ?? primaryIPv4Address(of: i.interface)
+            let v6 = i.family == .inet6
+            let source = i.sourceAddress ?? (v6 ? linkLocalIPv6Address(of: i.interface) : primaryIPv4Address(of: i.interface))
             guard let source else {
-                throw VRRPRuntimeError("interface \(i.interface) has no IPv4 address to send from", context: i.name)
+                throw VRRPRuntimeError("interface \(i.interface) has no \(v6 ? "IPv6 link-local" : "IPv4") address to send from", context: i.name)
             }
-            try transport.open(instance: i, source: source, group: VRRPConstants.multicastV4)
+            try transport.open(instance: i, source: source, group: v6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4)
             _ = router.apply(i.name, now: now) { m in
                 m.primaryAddress = source
                 return []
@@ -349,7 +347,8 @@ public actor VRRPRuntime {
                 case .sendAdvertisement(let priority):
                     let adv = m.advertisement(priority: priority)
                     let source = transport.source(of: name) ?? m.primaryAddress
-                    let destinations = i.unicastPeers.isEmpty ? [VRRPConstants.multicastV4] : i.unicastPeers
+                    let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
+                    let destinations = i.unicastPeers.isEmpty ? [group] : i.unicastPeers
                     for d in destinations {
                         try transport.send(VRRPCodec.encode(adv, source: source, destination: d), instance: name, to: d)
                         counters.advertisementsSent += 1

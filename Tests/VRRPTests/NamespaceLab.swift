@@ -30,6 +30,9 @@ final class NamespaceLab: @unchecked Sendable {
         for n in 0...nodes {
             let ns = node(n)
             try add(ns)
+            // No duplicate address detection: link-local addresses are usable at once.
+            _ = Self.capture("/usr/sbin/ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0",
+                                              "net.ipv6.conf.all.accept_dad=0"])
             try ip(["-n", ns, "link", "set", "lo", "up"])
             try ip(["link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", "p\(n)", "netns", sw])
             try ip(["-n", sw, "link", "set", "p\(n)", "master", "br0"])

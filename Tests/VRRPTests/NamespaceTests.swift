@@ -37,7 +37,7 @@ struct LabInstance {
         if let u = unicastSource { s += "    unicast_src_ip \(u)\n" }
         if !peers.isEmpty { s += "    unicast_peer {\n" + peers.map { "        \($0)\n" }.joined() + "    }\n" }
         s += extra
-        s += "    virtual_ipaddress {\n        \(vip)/32\n    }\n}\n"
+        s += "    virtual_ipaddress {\n        \(vip)/\(vip.contains(":") ? 128 : 32)\n    }\n}\n"
         return s
     }
 
@@ -80,8 +80,11 @@ final class VRRPLabRun: @unchecked Sendable {
     }
 
     /// Waits until exactly `node` (among `nodes`) holds the VIP; returns the holders seen last.
-    func expectHolder(_ node: Int, among nodes: [Int], vip: String = "192.0.2.100", within seconds: Double,
+    var defaultVIP = "192.0.2.100"
+
+    func expectHolder(_ node: Int, among nodes: [Int], vip: String? = nil, within seconds: Double,
                       _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        let vip = vip ?? defaultVIP
         let ok = lab.wait(seconds: seconds) { lab.holders(of: vip, among: nodes) == [node] }
         let logs = nodes.map { "node \($0):\n" + lab.log("vigil\($0).log") + lab.log("ka\($0).log") }.joined(separator: "\n")
         #expect(ok, "expected node \(node) alone to hold \(vip), holders: \(lab.holders(of: vip, among: nodes)) \(comment.map { "(\($0))" } ?? "")\n\(logs)",
@@ -89,8 +92,9 @@ final class VRRPLabRun: @unchecked Sendable {
     }
 
     /// Removes a stale VIP a SIGKILLed node left (as its next start would).
-    func clearVIP(_ n: Int, vip: String = "192.0.2.100") {
-        _ = NamespaceLab.capture("/usr/sbin/ip", ["-n", lab.node(n), "addr", "del", "\(vip)/32", "dev", "eth0"])
+    func clearVIP(_ n: Int, vip: String? = nil) {
+        let vip = vip ?? defaultVIP
+        _ = NamespaceLab.capture("/usr/sbin/ip", ["-n", lab.node(n), "addr", "del", "\(vip)/\(vip.contains(":") ? 128 : 32)", "dev", "eth0"])
     }
 
     func tearDown() { lab.tearDown() }
@@ -156,6 +160,23 @@ struct NamespaceTests {
         run.signal(2, SIGKILL)
         run.clearVIP(2)
         run.expectHolder(1, among: [1, 2], within: 3)
+    }
+
+    @Test func v3OverIPv6FailsOverAndPreemptsBack() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        run.defaultVIP = "2001:db8::100"
+        let a = LabInstance(priority: 100, version: 3, advert: "0.1", vrid: 61, vip: "2001:db8::100")
+        var b = a
+        b.priority = 200
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 5)
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2], within: 3)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 5)
     }
 
     @Test func nopreemptKeepsTheCurrentMaster() throws {
@@ -236,6 +257,7 @@ struct KeepalivedInteropTests {
     private func pair(vigilPriority: Int, keepalivedPriority: Int, base: LabInstance, unicast: Bool = false) throws {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
+        run.defaultVIP = base.vip
         var v = base
         v.priority = vigilPriority
         var k = base
@@ -275,6 +297,12 @@ struct KeepalivedInteropTests {
     @Test func v3UnicastBothWays() throws {
         try pair(vigilPriority: 200, keepalivedPriority: 100, base: LabInstance(version: 3, advert: "0.1"), unicast: true)
         try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(version: 3, advert: "0.1"), unicast: true)
+    }
+
+    @Test func v3OverIPv6BothWays() throws {
+        let base = LabInstance(version: 3, advert: "0.1", vrid: 61, vip: "2001:db8::100")
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: base)
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: base)
     }
 
     @Test func v2UnicastKeepalivedMaster() throws {
