@@ -366,6 +366,8 @@ import VigilSupport
         #expect(checks[2].timing == nil)
         #expect(d.type == "A" && d.name == "example.net" && d.connection.connectPort == 53)
         #expect(r.configuration?.trackFiles == [TrackFile(name: "maint", file: "/run/maint", weight: -5)])
+        let config = try #require(r.configuration)
+        #expect(try KeepalivedConfiguration.fromJSON(config.jsonString()) == config, "every checker kind survives the JSON dump")
     }
 
     @Test func globalDefinitions() throws {

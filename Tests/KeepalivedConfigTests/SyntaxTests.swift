@@ -258,6 +258,19 @@ import VigilSupport
         #expect(r.configuration?.global.routerID == "crlf")
     }
 
+    @Test func exponentialParameterExpansionIsBounded() {
+        var text = "$P0=x\n"
+        for i in 1...20 { text += "$P\(i)=${P\(i - 1)}${P\(i - 1)}${P\(i - 1)}${P\(i - 1)}\n" }
+        text += "global_defs {\n router_id ${P20}\n}\n"
+        let r = parse(text)
+        #expect(r.hasErrors)
+    }
+
+    @Test func deepNestingIsBounded() {
+        let r = parse(String(repeating: "a {\n", count: 100_000) + String(repeating: "}\n", count: 100_000))
+        #expect(r.errors.map(\.message) == ["blocks nest deeper than 64 levels"])
+    }
+
     @Test func garbageNeverCrashes() {
         let inputs = ["{{{{", "}}}}", "\"unterminated", "$=", "${", "@", "@^", "include", "virtual_server", "real_server 1.2.3.4 { }",
                       "virtual_server_group g { 10.0.0.1-300 80 }", "\u{0}\u{1}\u{2}", String(repeating: "{", count: 10_000)]
