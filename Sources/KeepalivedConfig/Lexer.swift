@@ -38,6 +38,12 @@ struct Preprocessor {
     static let maximumIncludeDepth = 32
     /// Deepest parameter substitution (guards `$A=$A`).
     static let maximumSubstitutionDepth = 16
+    /// Longest line a substitution may produce, in bytes.
+    static let maximumSubstitutedLength = 1 << 20
+    /// Most lines substitution may produce in one load (guards exponential multi-line expansion).
+    static let maximumSubstitutedLines = 1_000_000
+    private var substitutedLines = 0
+    private var expansionFailed = false
 
     init(options: LoadOptions, configID: String, builder: TreeBuilder) {
         self.options = options
@@ -150,13 +156,25 @@ struct Preprocessor {
         // `$NAME` / `${NAME}` substitution (recursive); multi-line values become several lines.
         if !parameters.isEmpty && text.contains(UInt8(ascii: "$")) {
             let location = SourceLocation(file: file, line: line, column: column + 1)
-            let substituted = substitute(text, location: location)
+            if expansionFailed { return }
+            guard let substituted = substitute(text, location: location) else {
+                error(.invalidValue, "parameter substitution produces a line longer than \(Self.maximumSubstitutedLength >> 20) MiB", location)
+                expansionFailed = true
+                return
+            }
             if substituted != text {
                 if depth >= Self.maximumSubstitutionDepth {
                     error(.invalidValue, "parameter substitution nests too deeply (over \(Self.maximumSubstitutionDepth) levels)", location)
                     return
                 }
-                for piece in Lexer.splitLines(substituted) {
+                let pieces = Lexer.splitLines(substituted)
+                substitutedLines += pieces.count
+                if substitutedLines > Self.maximumSubstitutedLines {
+                    error(.invalidValue, "parameter substitution produces more than \(Self.maximumSubstitutedLines) lines", location)
+                    expansionFailed = true
+                    return
+                }
+                for piece in pieces {
                     processLogicalLine(piece, file: file, line: line, columnBase: column, depth: depth + 1)
                 }
                 return
@@ -173,7 +191,7 @@ struct Preprocessor {
     }
 
     /// Replaces defined `$NAME` (followed by whitespace or end) and `${NAME}`; undefined ones stay.
-    private func substitute(_ text: [UInt8], location: SourceLocation) -> [UInt8] {
+    private func substitute(_ text: [UInt8], location: SourceLocation) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(text.count)
         var i = 0
@@ -206,8 +224,9 @@ struct Preprocessor {
             }
             out.append(c)
             i += 1
+            if out.count > Self.maximumSubstitutedLength { return nil }
         }
-        return out
+        return out.count > Self.maximumSubstitutedLength ? nil : out
     }
 
     private func lookup(_ name: String, location: SourceLocation) -> [UInt8]? {

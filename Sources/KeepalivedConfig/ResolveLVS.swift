@@ -124,8 +124,12 @@ extension Resolver {
                 let bytes = first.bytes
                 let start = isV4 ? Int(bytes[3]) : Int(bytes[14]) << 8 | Int(bytes[15])
                 let limit = isV4 ? 255 : 0xFFFF
-                guard end >= start, end <= limit else {
-                    ctx.error(.valueOutOfRange, "range `\(text)` ends before it starts or past \(isV4 ? "255" : "ffff")", at: entry.location)
+                guard end >= start else {
+                    ctx.error(.valueOutOfRange, "range `\(text)` is empty: it ends (\(endText)) before it starts", at: entry.location)
+                    continue
+                }
+                guard end <= limit else {
+                    ctx.error(.valueOutOfRange, "range `\(text)` ends past \(isV4 ? "255" : "ffff")", at: entry.location)
                     continue
                 }
                 let last = first.adding(UInt32(end - start)) ?? first
@@ -196,9 +200,9 @@ extension Resolver {
             case "protocol":
                 guard let t = ctx.argument(child, expected: "TCP, UDP or SCTP") else { break }
                 ctx.noExtraArguments(child, count: 1)
+                protocolSet = true
                 if let p = TransportProtocol(rawValue: t.text.uppercased()) {
                     vs.protocol = p
-                    protocolSet = true
                 } else {
                     ctx.error(.invalidValue, "`protocol` expects TCP, UDP or SCTP, not `\(t.text)`", at: t.location)
                 }

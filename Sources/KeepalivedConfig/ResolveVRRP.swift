@@ -588,7 +588,11 @@ extension Resolver {
 
     private mutating func advertInterval(_ t: Token, version: Int, instance: String) -> Seconds? {
         if version == 2 {
-            guard let d = ctx.seconds(t, for: "advert_int", in: 1...255) else { return nil }
+            guard let d = ctx.seconds(t, for: "advert_int", in: 0...Context.maximumSeconds) else { return nil }
+            guard (1...255).contains(d) else {
+                ctx.error(.valueOutOfRange, "`advert_int` value \(t.text) is out of range for VRRPv2 (expected 1–255 whole seconds, RFC 3768 §5.3.7; use `version 3` for sub-second adverts)", at: t.location)
+                return nil
+            }
             if d != d.rounded() {
                 let r = d.rounded()
                 ctx.warning(.valueAdjusted, "vrrp_instance `\(instance)`: VRRPv2 advert_int \(t.text) is not a whole number of seconds (RFC 3768 §5.3.7); using \(Int(r))", at: t.location)
@@ -596,7 +600,11 @@ extension Resolver {
             }
             return d
         }
-        guard let d = ctx.seconds(t, for: "advert_int", in: 0.01...40.95) else { return nil }
+        guard let d = ctx.seconds(t, for: "advert_int", in: 0...Context.maximumSeconds) else { return nil }
+        guard (0.01...40.95).contains(d) else {
+            ctx.error(.valueOutOfRange, "`advert_int` value \(t.text) is out of range for VRRPv3 (expected 0.01–40.95 seconds, RFC 5798 §5.2.7)", at: t.location)
+            return nil
+        }
         let cs = (d * 100).rounded() / 100
         if abs(cs - d) > 1e-9 {
             ctx.warning(.valueAdjusted, "vrrp_instance `\(instance)`: VRRPv3 advert_int \(t.text) is rounded to centiseconds (RFC 5798 §5.2.7); using \(cs)", at: t.location)

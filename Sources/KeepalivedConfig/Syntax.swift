@@ -22,6 +22,9 @@ final class TreeBuilder {
     /// Open blocks, innermost last.
     private var stack: [Node] = []
     private(set) var diagnostics: [Diagnostic] = []
+    /// Deepest block nesting kept; deeper braces are counted but not built (bounded memory and recursion).
+    static let maximumDepth = 64
+    private var overflowDepth = 0
 
     private func append(_ node: Node) {
         if let top = stack.last { top.children!.append(node) } else { root.append(node) }
@@ -37,8 +40,17 @@ final class TreeBuilder {
         for token in tokens {
             switch token.kind {
             case .word:
+                if overflowDepth > 0 { continue }
                 if let c = current { c.arguments.append(token) } else { current = Node(keyword: token) }
             case .open:
+                if stack.count >= Self.maximumDepth {
+                    if overflowDepth == 0 {
+                        diagnostics.append(Diagnostic(.error, .unbalancedBraces, "blocks nest deeper than \(Self.maximumDepth) levels", at: token.location))
+                    }
+                    overflowDepth += 1
+                    current = nil
+                    continue
+                }
                 let opener: Node
                 if let c = current {
                     opener = c
@@ -59,6 +71,11 @@ final class TreeBuilder {
                 opener.openLocation = token.location
                 stack.append(opener)
             case .close:
+                if overflowDepth > 0 {
+                    overflowDepth -= 1
+                    current = nil
+                    continue
+                }
                 if let c = current {
                     append(c)
                     current = nil
@@ -70,11 +87,12 @@ final class TreeBuilder {
                 }
             }
         }
-        if let c = current { append(c) }
+        if let c = current, overflowDepth == 0 { append(c) }
     }
 
     /// Reports blocks still open at the end of input, naming where each opened.
     func finish() {
+        if overflowDepth > 0 { stack.removeAll() }
         for node in stack.reversed() {
             let at = node.openLocation ?? node.location
             diagnostics.append(Diagnostic(.error, .unbalancedBraces,

@@ -89,7 +89,7 @@ struct Context {
     mutating func seconds(_ token: Token, for keyword: String, in range: ClosedRange<Double>) -> Seconds? {
         guard let v = Double(token.text), v.isFinite, !token.text.hasPrefix("+"),
               token.text.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" }) else {
-            error(.invalidNumber, "`\(keyword)` expects a number of seconds in \(Context.describe(range)), not `\(token.text)`", at: token.location)
+            error(.invalidNumber, "`\(keyword)` expects a number of seconds (\(Context.describe(range))), not `\(token.text)`", at: token.location)
             return nil
         }
         guard range.contains(v) else {
@@ -171,7 +171,9 @@ struct Context {
 
     static func describe(_ range: ClosedRange<Double>) -> String {
         func f(_ d: Double) -> String { d == d.rounded() ? String(Int(d)) : String(d) }
-        if range.upperBound >= maximumSeconds { return "\(f(range.lowerBound)) or more" }
+        if range.upperBound >= maximumSeconds {
+            return range.lowerBound > 0 && range.lowerBound < 0.001 ? "more than 0" : "\(f(range.lowerBound)) or more"
+        }
         return "\(f(range.lowerBound))–\(f(range.upperBound))"
     }
 }
