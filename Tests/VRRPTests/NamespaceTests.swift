@@ -239,6 +239,45 @@ struct NamespaceTests {
         #expect(run.lab.holders(of: "192.0.2.100", among: [1]).isEmpty, "SIGTERM releases the VIP")
     }
 
+    @Test func staleVIPsFromACrashedRunAreRemovedAtStart() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        try run.lab.ip(["-n", run.lab.node(1), "addr", "add", "192.0.2.100/32", "dev", "eth0"])
+        try run.vigil(1, LabInstance(priority: 100, version: 3, advert: "0.1"))
+        try run.vigil(2, LabInstance(priority: 200, version: 3, advert: "0.1"))
+        run.expectHolder(2, among: [1, 2], within: 5, "the backup dropped the address a crashed run left")
+    }
+
+    @Test func syncGroupMembersFaultTogether() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let flag = run.lab.directory.appendingPathComponent("healthy").path
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
+        func config(_ priority: Int, track: Bool) -> String {
+            var s = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n}\n"
+            s += "vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n}\n"
+            for (name, vrid, vip) in [("VI_1", 51, "192.0.2.100"), ("VI_2", 52, "192.0.2.101")] {
+                s += "vrrp_instance \(name) {\n    interface eth0\n    virtual_router_id \(vrid)\n    priority \(priority)\n"
+                s += "    advert_int 0.1\n    version 3\n    virtual_ipaddress {\n        \(vip)/32\n    }\n"
+                if track && name == "VI_2" { s += "    track_script {\n        chk\n    }\n" }
+                s += "}\n"
+            }
+            return s
+        }
+        let binary = try #require(NamespaceLab.vigilBinary)
+        for (n, p) in [(1, 100), (2, 200)] {
+            let conf = try run.lab.write("sync\(n).conf", config(p, track: n == 2))
+            try run.lab.start(n, [binary, "-P", "-n", "-l", "-f", conf], log: "vigil\(n).log")
+        }
+        run.expectHolder(2, among: [1, 2], within: 5)
+        run.expectHolder(2, among: [1, 2], vip: "192.0.2.101", within: 5)
+        try FileManager.default.removeItem(atPath: flag)
+        // Only VI_2 tracks the script, but the whole group goes to FAULT on node 2.
+        run.expectHolder(1, among: [1, 2], within: 4, "VI_1 follows its sync group")
+        run.expectHolder(1, among: [1, 2], vip: "192.0.2.101", within: 4)
+    }
+
     @Test func mismatchedPasswordsAndVRIDsDoNotInterfere() throws {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
