@@ -51,8 +51,8 @@ struct RuntimeTests {
     private let peer = IPAddress("192.0.2.12")!
     private let vip = IPAddress("192.0.2.100")!
 
-    private func instance(priority: UInt8) -> VRRPInstanceSettings {
-        VRRPInstanceSettings(name: "VI_1", version: .v3, virtualRouterID: 51, priority: priority, advertIntervalCentiseconds: 5,
+    private func instance(priority: UInt8, interval: UInt16 = 5) -> VRRPInstanceSettings {
+        VRRPInstanceSettings(name: "VI_1", version: .v3, virtualRouterID: 51, priority: priority, advertIntervalCentiseconds: interval,
                              interface: "lab0", virtualAddresses: [VRRPVirtualAddress(address: vip)], sourceAddress: me,
                              gratuitous: VRRPGratuitousSettings(masterDelay: .zero), dontTrackPrimary: true)
     }
@@ -82,18 +82,20 @@ struct RuntimeTests {
     @Test func aHigherPriorityPeerKeepsItBackupAndBadPacketsAreCounted() async throws {
         let wire = FakeTransport()
         let addresses = FakeAddresses()
-        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100)]), transport: wire, addresses: addresses)
+        // 1 s adverts: Master_Down_Interval is 3.6 s, so a loaded machine cannot fake a missing master.
+        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100, interval: 100)]), transport: wire, addresses: addresses)
         let run = Task { try await runtime.run() }
-        let good = VRRPCodec.encode(VRRPAdvertisement(version: .v3, virtualRouterID: 51, priority: 200, intervalCentiseconds: 5,
+        let good = VRRPCodec.encode(VRRPAdvertisement(version: .v3, virtualRouterID: 51, priority: 200, intervalCentiseconds: 100,
                                                       addresses: [vip]), source: peer, destination: VRRPConstants.multicastV4)
         var corrupt = good
         corrupt[7] ^= 0xFF
         let feeder = Task {
-            for i in 0..<60 {
-                wire.inject(VRRPReceivedPacket(payload: i % 2 == 0 ? good : corrupt, source: peer,
-                                               destination: VRRPConstants.multicastV4, ttl: 255, interface: "lab0"))
-                wire.inject(VRRPReceivedPacket(payload: good, source: peer, destination: VRRPConstants.multicastV4, ttl: 64, interface: "lab0"))
-                try? await Task.sleep(for: .milliseconds(25))
+            for _ in 0..<45 {
+                for (payload, ttl) in [(good, UInt8(255)), (corrupt, 255), (good, 64)] {
+                    wire.inject(VRRPReceivedPacket(payload: payload, source: peer, destination: VRRPConstants.multicastV4,
+                                                   ttl: ttl, interface: "lab0"))
+                }
+                try? await Task.sleep(for: .milliseconds(100))
             }
         }
         await feeder.value
