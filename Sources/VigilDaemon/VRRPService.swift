@@ -77,6 +77,8 @@ public enum VRRPDaemon {
             writeStandardError("vigil: cannot open rtnetlink: \(error)\n")
             return 1
         }
+        // Reload belongs to the combined daemon; until then SIGHUP must not kill the VIP holder.
+        signal(SIGHUP, SIG_IGN)
         for path in [options.pidFile, options.vrrpPidFile].compactMap({ $0 }) { writePidFile(path) }
         defer { for path in [options.pidFile, options.vrrpPidFile].compactMap({ $0 }) { unlink(path) } }
         let runtime = VRRPRuntime(settings: settings, addresses: addresses, logger: logger)

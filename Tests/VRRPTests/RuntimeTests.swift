@@ -108,3 +108,26 @@ struct RuntimeTests {
         try await run.value
     }
 }
+
+@Suite("vigil -P command line")
+struct VRRPCommandLineTests {
+    private func run(_ config: String) throws -> (Int32, String) {
+        let binary = try #require(NamespaceLab.vigilBinary, "build the vigil binary first (swift build)")
+        let path = "/tmp/vigil-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).conf"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        return NamespaceLab.capture(binary, ["-P", "-n", "-l", "-f", path])
+    }
+
+    @Test func aBrokenFileStartsNothingAndExitsNonZero() throws {
+        let (status, output) = try run("vrrp_instance VI_1 {\n    interface eth0\n    priority 100\n}\n")
+        #expect(status == 1)
+        #expect(output.contains("virtual router id") || output.contains("virtual_router_id"), "\(output)")
+        #expect(output.contains("nothing started"))
+    }
+
+    @Test func aFileWithoutInstancesSaysSo() throws {
+        let (status, output) = try run("global_defs {\n    router_id x\n}\n")
+        #expect(status == 1 && output.contains("no vrrp_instance"), "\(output)")
+    }
+}
