@@ -27,7 +27,8 @@ extension VRRPSettings {
         let scripts = c.vrrpScripts.map { s in
             VRRPScriptSettings(name: s.name, command: s.script, interval: duration(s.interval),
                                timeout: s.timeout > 0 ? duration(s.timeout) : nil, rise: s.rise, fall: s.fall,
-                               weight: s.weight, reverse: s.weightReverse, user: s.user, group: s.group)
+                               weight: s.weight, reverse: s.weightReverse, user: s.user, group: s.group,
+                               initiallyFailed: s.initFail)
         }
         let groups = c.vrrpSyncGroups.map { g in
             VRRPSyncGroupSettings(name: g.name, members: g.group, notify: VRRPNotifyScripts(g.notify))

@@ -109,10 +109,9 @@ public actor VRRPRuntime {
         for name in router.order {
             guard let i = byInstance[name] else { continue }
             let tracked = i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
-            for t in tracked where t.weight == 0 && !interfaceIsUp(t.name) {
-                interfaceUp[t.name] = false
-                perform(router.apply(name, now: now) { [now] in $0.setFault(.interface(t.name), true, now: now) })
-            }
+            for t in tracked where interfaceUp[t.name] == nil { interfaceUp[t.name] = interfaceIsUp(t.name) }
+            // Weights and faults from the start (down interfaces, `init_fail` scripts) apply before the first state.
+            applyTracking(i, now: now)
             perform(router.apply(name, now: now) { [now] in $0.start(now: now) })
         }
         rearm()
@@ -206,9 +205,9 @@ public actor VRRPRuntime {
             let identity = user.flatMap { ScriptIdentity.lookup(user: $0, group: script.group ?? settings.scriptGroup) } ?? .root
             if arguments[0].hasPrefix("/") == false, let found = which(arguments[0]) { arguments[0] = found }
             let args = arguments
-            scriptHealthy[script.name] = true
+            scriptHealthy[script.name] = !script.initiallyFailed
             scriptTasks.append(Task { [weak self] in
-                var tracker = VRRPScriptTracker(rise: script.rise, fall: script.fall)
+                var tracker = VRRPScriptTracker(rise: script.rise, fall: script.fall, initiallyHealthy: !script.initiallyFailed)
                 while !Task.isCancelled {
                     let start = ContinuousClock.now
                     // Runs never overlap: the next starts only after this one ended.

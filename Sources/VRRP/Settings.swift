@@ -206,9 +206,12 @@ public struct VRRPScriptSettings: Sendable, Hashable, Codable {
     /// `user USER [GROUP]`.
     public var user: String?
     public var group: String?
+    /// `init_fail`: the script starts in the failed state.
+    public var initiallyFailed: Bool
 
     public init(name: String, command: String, interval: Duration = .seconds(1), timeout: Duration? = nil,
-                rise: Int = 1, fall: Int = 1, weight: Int = 0, reverse: Bool = false, user: String? = nil, group: String? = nil) {
+                rise: Int = 1, fall: Int = 1, weight: Int = 0, reverse: Bool = false, user: String? = nil, group: String? = nil,
+                initiallyFailed: Bool = false) {
         self.name = name
         self.command = command
         self.interval = interval
@@ -219,6 +222,7 @@ public struct VRRPScriptSettings: Sendable, Hashable, Codable {
         self.reverse = reverse
         self.user = user
         self.group = group
+        self.initiallyFailed = initiallyFailed
     }
 }
 
