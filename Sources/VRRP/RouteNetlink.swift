@@ -44,6 +44,8 @@ enum RouteNetlinkConstant {
     static let ifaLabel: UInt16 = 3
     /// `IFA_BROADCAST`.
     static let ifaBroadcast: UInt16 = 4
+    /// `IFA_CACHEINFO`.
+    static let ifaCacheInfo: UInt16 = 6
     /// `IFA_F_NODAD`: no duplicate address detection for IPv6 VIPs (keepalived sets it).
     static let ifaFlagNoDAD: UInt8 = 0x02
     /// `RTA_DST`.
@@ -155,6 +157,12 @@ public final class RouteNetlink: @unchecked Sendable {
                                sequence: nextSequence(), body: body)
         m.attribute(RouteNetlinkConstant.ifaLocal, vip.address.bytes)
         m.attribute(RouteNetlinkConstant.ifaAddress, vip.address.bytes)
+        if vip.address.family == .inet6 && type == RouteNetlinkConstant.newAddress {
+            // struct ifa_cacheinfo: preferred 0 (deprecated, never picked as a source), valid forever; as keepalived.
+            var info: [UInt8] = []
+            for v in [UInt32(0), UInt32.max, 0, 0] { withUnsafeBytes(of: v) { info += $0 } }
+            m.attribute(RouteNetlinkConstant.ifaCacheInfo, info)
+        }
         if vip.address.family == .inet {
             if let brd = vip.broadcast { m.attribute(RouteNetlinkConstant.ifaBroadcast, brd.bytes) }
             if let label = vip.label { m.attribute(RouteNetlinkConstant.ifaLabel, Array(label.utf8.prefix(15)) + [0]) }
