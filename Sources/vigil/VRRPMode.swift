@@ -1,9 +1,10 @@
-import VigilSupport
+import VigilDaemon
 
+/// `vigil -P`: the VRRP half only (as `keepalived -P`).
 enum VRRPMode {
-    /// Not built yet: reports that plainly and fails.
     static func run(_ options: VigilOptions) async -> Int32 {
-        writeStandardError("vigil: this mode is not implemented yet\n")
-        return 2
+        await VRRPDaemon.run(VRRPDaemonOptions(
+            configFile: options.file, configID: options.configID, pidFile: options.pidFile,
+            vrrpPidFile: options.vrrpPidFile, logDetail: options.logDetail))
     }
 }

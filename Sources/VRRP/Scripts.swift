@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+import VigilSupport
+
+/// Rise/fall bookkeeping of one `vrrp_script` (pure).
+public struct VRRPScriptTracker: Sendable, Hashable {
+    public let rise: Int
+    public let fall: Int
+    /// Current verdict: true = OK.
+    public private(set) var healthy: Bool
+    private var streak = 0
+
+    /// keepalived starts scripts as OK unless `init_fail`; a failing one then needs `fall` failures.
+    public init(rise: Int, fall: Int, initiallyHealthy: Bool = true) {
+        self.rise = max(1, rise)
+        self.fall = max(1, fall)
+        self.healthy = initiallyHealthy
+    }
+
+    /// Records one run; returns the new verdict when it changed.
+    public mutating func record(success: Bool) -> Bool? {
+        if success == healthy {
+            streak = 0
+            return nil
+        }
+        streak += 1
+        if streak >= (success ? rise : fall) {
+            healthy = success
+            streak = 0
+            return healthy
+        }
+        return nil
+    }
+}
+
+/// How a tracked script's verdict moves an instance: a weight, or FAULT when the weight is 0.
+public func trackingAdjustment(weight: Int, reverse: Bool, healthy: Bool) -> (adjustment: Int, fault: Bool) {
+    if weight == 0 { return (0, !healthy) }
+    // keepalived: a positive weight is added while OK, a negative one while failing; reverse flips both.
+    let effective = reverse ? -weight : weight
+    if effective > 0 { return (healthy != reverse ? effective : 0, false) }
+    return (healthy != reverse ? 0 : effective, false)
+}
+
+/// The arguments keepalived gives the generic `notify` script: `INSTANCE|GROUP name state priority`.
+public func genericNotifyArguments(group: Bool, name: String, state: VRRPState, priority: UInt8) -> [String] {
+    [group ? "GROUP" : "INSTANCE", name, state.rawValue, String(priority)]
+}
+
+/// Splits a keepalived script line into words, honouring single and double quotes.
+public func splitScriptCommand(_ line: String) -> [String] {
+    var words: [String] = []
+    var current = ""
+    var quote: Character?
+    var inWord = false
+    for ch in line {
+        if let q = quote {
+            if ch == q { quote = nil } else { current.append(ch) }
+        } else if ch == "\"" || ch == "'" {
+            quote = ch
+            inWord = true
+        } else if ch == " " || ch == "\t" {
+            if inWord { words.append(current); current = ""; inWord = false }
+        } else {
+            current.append(ch)
+            inWord = true
+        }
+    }
+    if inWord { words.append(current) }
+    return words
+}
+
+/// A script refused by `enable_script_security`, with the reason keepalived would give.
+public struct ScriptSecurityError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+
+    public var description: String { "SECURITY VIOLATION - script \(path): \(reason)" }
+}
+
+/// keepalived's script security check: the script and every directory above it must be owned by
+/// root and not writable by group or others (unless the script runs as that non-root owner).
+public func checkScriptSecurity(path: String, runAsUID: UInt32 = 0) throws(ScriptSecurityError) {
+    guard path.hasPrefix("/") else { throw ScriptSecurityError(path: path, reason: "path is not absolute") }
+    var components = path.split(separator: "/").map(String.init)
+    var current = path
+    while true {
+        var st = stat()
+        guard stat(current, &st) == 0 else { throw ScriptSecurityError(path: path, reason: "cannot stat \(current)") }
+        let owner = st.st_uid
+        if owner != 0 && owner != runAsUID {
+            throw ScriptSecurityError(path: path, reason: "\(current) is owned by uid \(owner), not root")
+        }
+        let writableByOthers = st.st_mode & (S_IWGRP | S_IWOTH) != 0
+        let sticky = st.st_mode & S_ISVTX != 0
+        if writableByOthers && !(sticky && current != path) {
+            throw ScriptSecurityError(path: path, reason: "\(current) is writable by non-root users")
+        }
+        if components.isEmpty { break }
+        components.removeLast()
+        current = "/" + components.joined(separator: "/")
+        if current == "/" && components.isEmpty {
+            // Check the root directory itself once, then stop.
+            var rs = stat()
+            if stat("/", &rs) == 0, rs.st_uid != 0 { throw ScriptSecurityError(path: path, reason: "/ is not owned by root") }
+            break
+        }
+    }
+}
+
+/// The user and group a script runs as.
+public struct ScriptIdentity: Sendable, Hashable {
+    public var uid: UInt32
+    public var gid: UInt32
+
+    public static let root = ScriptIdentity(uid: 0, gid: 0)
+
+    /// Looks a user (and optional group) up in the system databases; `nil` when unknown.
+    public static func lookup(user: String, group: String?) -> ScriptIdentity? {
+        guard let pw = getpwnam(user) else { return nil }
+        var gid = pw.pointee.pw_gid
+        if let group {
+            guard let gr = getgrnam(group) else { return nil }
+            gid = gr.pointee.gr_gid
+        }
+        return ScriptIdentity(uid: pw.pointee.pw_uid, gid: gid)
+    }
+}
+
+/// Runs external scripts: with a timeout (SIGTERM, then SIGKILL after 2 s, as keepalived), as a user.
+public enum ScriptRunner {
+    /// Runs `arguments` and returns its exit status (nil when it timed out or could not start).
+    public static func run(_ arguments: [String], identity: ScriptIdentity = .root, timeout: Duration?) async -> Int32? {
+        guard let executable = arguments.first else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = Array(arguments.dropFirst())
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        if identity != .root {
+            // Foundation cannot drop privileges itself; go through setpriv from util-linux.
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups", "--"] + arguments
+        }
+        let done = AsyncStream<Int32>.makeStream()
+        p.terminationHandler = { proc in
+            done.continuation.yield(proc.terminationStatus)
+            done.continuation.finish()
+        }
+        do { try p.run() } catch { return nil }
+        let pid = p.processIdentifier
+        let killer: Task<Void, Never>? = timeout.map { t in
+            Task {
+                try? await Task.sleep(for: t)
+                if Task.isCancelled { return }
+                kill(pid, SIGTERM)
+                try? await Task.sleep(for: .seconds(2))
+                if Task.isCancelled { return }
+                kill(pid, SIGKILL)
+            }
+        }
+        var status: Int32?
+        for await s in done.stream { status = s }
+        let timedOut = killer.map { k -> Bool in
+            let fired = p.terminationReason == .uncaughtSignal
+            k.cancel()
+            return fired
+        } ?? false
+        return timedOut ? nil : status
+    }
+}

@@ -1,0 +1,378 @@
+import VigilSupport
+
+/// The states of RFC 5798 section 6.4, plus keepalived's FAULT.
+public enum VRRPState: String, Sendable, Hashable, Codable, CustomStringConvertible {
+    case initialize = "INIT"
+    case backup = "BACKUP"
+    case master = "MASTER"
+    /// A tracked interface or script failed: the instance neither advertises nor holds the VIPs.
+    case fault = "FAULT"
+    /// Shut down (keepalived's notify_stop state).
+    case stopped = "STOP"
+
+    public var description: String { rawValue }
+}
+
+/// What the runtime must do after an event; the state machine never does I/O itself.
+public enum VRRPAction: Sendable, Hashable {
+    /// Send an advertisement with this priority (0 on shutdown).
+    case sendAdvertisement(priority: UInt8)
+    /// Add the virtual addresses and routes.
+    case addVirtualAddresses
+    /// Remove the virtual addresses and routes.
+    case removeVirtualAddresses
+    /// Send gratuitous ARP / unsolicited NA for the virtual addresses (a first burst).
+    case announce
+    /// The state changed: run notify scripts, log, update status.
+    case transition(from: VRRPState, to: VRRPState, priority: UInt8)
+}
+
+/// Why the instance is in FAULT; several can hold at once.
+public enum VRRPFaultCause: Sendable, Hashable, Codable, CustomStringConvertible {
+    case interface(String)
+    case script(String)
+    /// A member of the instance's sync group is in fault.
+    case syncGroup(String)
+
+    public var description: String {
+        switch self {
+        case .interface(let n): "interface \(n) down"
+        case .script(let n): "script \(n) failing"
+        case .syncGroup(let n): "sync group \(n) member in fault"
+        }
+    }
+}
+
+/// One VRRP instance's protocol state: a value driven by events and an injected clock.
+///
+/// Times are offsets from any fixed origin the caller picks (the runtime uses CLOCK_MONOTONIC).
+/// Every mutating method returns the actions the runtime must perform, in order.
+public struct VRRPInstanceMachine: Sendable, Hashable {
+    public let settings: VRRPInstanceSettings
+    /// The local primary address used in the tie break (RFC 5798 section 6.4.3).
+    public var primaryAddress: IPAddress
+    public private(set) var state: VRRPState = .initialize
+    /// Sum of tracking weights currently applied.
+    public private(set) var priorityAdjustment: Int = 0
+    public private(set) var faults: Set<VRRPFaultCause> = []
+    /// Master_Adver_Interval in centiseconds: learned from the master in v3 (RFC 5798 section 6.4.2).
+    public private(set) var masterAdverIntervalCentiseconds: UInt16
+    /// When Master_Down_Timer fires (Backup only).
+    public private(set) var masterDownDeadline: Duration?
+    /// When Adver_Timer fires (Master only).
+    public private(set) var advertDeadline: Duration?
+    /// Lower-priority masters are accepted until this time (`preempt_delay`).
+    public private(set) var preemptAllowedAt: Duration?
+    /// The address of the current master as last seen (nil when unknown or self).
+    public private(set) var masterAddress: IPAddress?
+
+    public init(settings: VRRPInstanceSettings, primaryAddress: IPAddress) {
+        self.settings = settings
+        self.primaryAddress = primaryAddress
+        self.masterAdverIntervalCentiseconds = settings.advertIntervalCentiseconds
+    }
+
+    /// Priority after tracking weights: 1...254, or 255 for an owner (keepalived clamps the same way).
+    public var effectivePriority: UInt8 {
+        if settings.priority == VRRPConstants.ownerPriority { return VRRPConstants.ownerPriority }
+        return UInt8(clamping: min(254, max(1, Int(settings.priority) + priorityAdjustment)))
+    }
+
+    /// Skew_Time: (256 - Priority)/256 s in v2 (RFC 3768 section 6.1); scaled by Master_Adver_Interval in v3
+    /// (RFC 5798 section 6.1).
+    public var skewTime: Duration {
+        let p = Int64(256 - Int(effectivePriority))
+        switch settings.version {
+        case .v2: return .microseconds(p * 1_000_000 / 256)
+        case .v3: return .microseconds(p * Int64(masterAdverIntervalCentiseconds) * 10_000 / 256)
+        }
+    }
+
+    /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time (RFC 5798 section 6.1).
+    public var masterDownInterval: Duration {
+        .milliseconds(3 * Int64(masterAdverIntervalCentiseconds) * 10) + skewTime
+    }
+
+    /// The advertisement interval this router sends with.
+    public var advertInterval: Duration { .milliseconds(Int64(settings.advertIntervalCentiseconds) * 10) }
+
+    /// The next time ``timerFired(now:)`` must be called.
+    public var nextDeadline: Duration? {
+        switch state {
+        case .master: advertDeadline
+        case .backup: masterDownDeadline
+        default: nil
+        }
+    }
+
+    /// The advertisement to send with `priority`.
+    public func advertisement(priority: UInt8) -> VRRPAdvertisement {
+        VRRPAdvertisement(version: settings.version, virtualRouterID: settings.virtualRouterID, priority: priority,
+                          intervalCentiseconds: settings.advertIntervalCentiseconds,
+                          addresses: settings.virtualAddresses.map(\.address),
+                          authentication: settings.version == .v2 ? settings.authentication : .none)
+    }
+
+    // MARK: Events
+
+    /// Startup event (RFC 5798 section 6.4.1).
+    public mutating func start(now: Duration) -> [VRRPAction] {
+        guard state == .initialize || state == .stopped else { return [] }
+        if !faults.isEmpty { return enter(.fault, now: now) }
+        if settings.priority == VRRPConstants.ownerPriority {
+            return becomeMaster(now: now)
+        }
+        if settings.preemptDelay > .zero { preemptAllowedAt = now + settings.preemptDelay }
+        return enterBackup(now: now)
+    }
+
+    /// Shutdown event: a master sends priority 0 (RFC 5798 sections 6.4.2 and 6.4.3).
+    public mutating func shutdown(now: Duration) -> [VRRPAction] {
+        var actions: [VRRPAction] = []
+        if state == .master {
+            actions.append(.sendAdvertisement(priority: VRRPConstants.stopPriority))
+            actions.append(.removeVirtualAddresses)
+        }
+        let old = state
+        state = .stopped
+        advertDeadline = nil
+        masterDownDeadline = nil
+        if old != .stopped { actions.append(.transition(from: old, to: .stopped, priority: effectivePriority)) }
+        return actions
+    }
+
+    /// A valid advertisement for this instance (already through ``VRRPReceiveFilter``) from `source`.
+    public mutating func received(_ adv: VRRPAdvertisement, from source: IPAddress, now: Duration) -> [VRRPAction] {
+        switch state {
+        case .backup:
+            if adv.priority == VRRPConstants.stopPriority {
+                // RFC 5798 section 6.4.2: take over after Skew_Time.
+                masterDownDeadline = now + skewTime
+                return []
+            }
+            let lower = adv.priority < effectivePriority
+            if settings.preempt && lower && !withinPreemptDelay(now: now) {
+                return []  // Discard: we will preempt when Master_Down_Timer fires.
+            }
+            if lower && settings.preempt && preemptAllowedAt == nil && settings.preemptDelay > .zero {
+                preemptAllowedAt = now + settings.preemptDelay
+            }
+            if settings.version == .v3 { masterAdverIntervalCentiseconds = max(1, adv.intervalCentiseconds) }
+            masterAddress = source
+            masterDownDeadline = now + masterDownInterval
+            return []
+        case .master:
+            if adv.priority == VRRPConstants.stopPriority {
+                advertDeadline = now + advertInterval
+                return [.sendAdvertisement(priority: effectivePriority)]
+            }
+            let mine = effectivePriority
+            if adv.priority > mine || (adv.priority == mine && source > primaryAddress) {
+                if settings.version == .v3 { masterAdverIntervalCentiseconds = max(1, adv.intervalCentiseconds) }
+                masterAddress = source
+                return leaveMaster(to: .backup, now: now)
+            }
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// A timer deadline passed; acts on whichever timer is due.
+    public mutating func timerFired(now: Duration) -> [VRRPAction] {
+        switch state {
+        case .backup:
+            guard let d = masterDownDeadline, now >= d else { return [] }
+            return becomeMaster(now: now)
+        case .master:
+            guard let d = advertDeadline, now >= d else { return [] }
+            advertDeadline = now + advertInterval
+            return [.sendAdvertisement(priority: effectivePriority)]
+        default:
+            return []
+        }
+    }
+
+    /// Sets the sum of tracking weights; a master advertises a changed priority at once.
+    public mutating func setPriorityAdjustment(_ adjustment: Int, now: Duration) -> [VRRPAction] {
+        let before = effectivePriority
+        priorityAdjustment = adjustment
+        guard effectivePriority != before else { return [] }
+        if state == .master {
+            advertDeadline = now + advertInterval
+            return [.sendAdvertisement(priority: effectivePriority)]
+        }
+        return []
+    }
+
+    /// Adds or clears a fault cause; the first cause enters FAULT, clearing the last returns to BACKUP.
+    public mutating func setFault(_ cause: VRRPFaultCause, _ active: Bool, now: Duration) -> [VRRPAction] {
+        if active {
+            faults.insert(cause)
+            guard state == .master || state == .backup else { return [] }
+            return enter(.fault, now: now)
+        }
+        faults.remove(cause)
+        guard faults.isEmpty, state == .fault else { return [] }
+        return enterBackup(now: now)
+    }
+
+    /// Forces a state for sync-group coordination (keepalived moves all members together).
+    public mutating func force(_ target: VRRPState, now: Duration) -> [VRRPAction] {
+        guard target != state, state != .stopped, state != .initialize else { return [] }
+        switch target {
+        case .master: return state == .fault ? [] : becomeMaster(now: now)
+        case .backup: return state == .master ? leaveMaster(to: .backup, now: now) : enterBackup(now: now)
+        case .fault: return enter(.fault, now: now)
+        default: return []
+        }
+    }
+
+    // MARK: Transitions
+
+    private func withinPreemptDelay(now: Duration) -> Bool {
+        guard let t = preemptAllowedAt else { return false }
+        return now < t
+    }
+
+    private mutating func becomeMaster(now: Duration) -> [VRRPAction] {
+        let old = state
+        state = .master
+        masterDownDeadline = nil
+        masterAddress = nil
+        preemptAllowedAt = nil
+        advertDeadline = now + advertInterval
+        return [.sendAdvertisement(priority: effectivePriority), .addVirtualAddresses, .announce,
+                .transition(from: old, to: .master, priority: effectivePriority)]
+    }
+
+    private mutating func leaveMaster(to target: VRRPState, now: Duration) -> [VRRPAction] {
+        advertDeadline = nil
+        if target == .backup {
+            let old = state
+            state = .backup
+            masterDownDeadline = now + masterDownInterval
+            return [.removeVirtualAddresses, .transition(from: old, to: .backup, priority: effectivePriority)]
+        }
+        return enter(target, now: now)
+    }
+
+    private mutating func enterBackup(now: Duration) -> [VRRPAction] {
+        let old = state
+        var actions: [VRRPAction] = []
+        if old == .master { actions.append(.removeVirtualAddresses) }
+        state = .backup
+        advertDeadline = nil
+        masterAdverIntervalCentiseconds = settings.advertIntervalCentiseconds
+        masterDownDeadline = now + masterDownInterval
+        if old != .backup { actions.append(.transition(from: old, to: .backup, priority: effectivePriority)) }
+        return actions
+    }
+
+    private mutating func enter(_ target: VRRPState, now: Duration) -> [VRRPAction] {
+        let old = state
+        guard old != target else { return [] }
+        var actions: [VRRPAction] = []
+        if old == .master {
+            // Tell the backups to take over now rather than after Master_Down_Interval.
+            actions.append(.sendAdvertisement(priority: VRRPConstants.stopPriority))
+            actions.append(.removeVirtualAddresses)
+        }
+        state = target
+        advertDeadline = nil
+        masterDownDeadline = nil
+        actions.append(.transition(from: old, to: target, priority: effectivePriority))
+        return actions
+    }
+}
+
+/// Moves the members of a `vrrp_sync_group` together, as keepalived does.
+///
+/// When one member becomes master the others are forced master; when one drops to backup the
+/// others follow; a fault in one puts every member in fault until it clears.
+public struct VRRPSyncGroupCoordinator: Sendable, Hashable {
+    public let name: String
+    public let members: [String]
+
+    public init(name: String, members: [String]) {
+        self.name = name
+        self.members = members
+    }
+
+    /// The state the other members must take after `member` made `transition`, if any.
+    public func follow(_ transition: VRRPAction) -> VRRPState? {
+        guard case .transition(let from, let to, _) = transition, from != to else { return nil }
+        switch to {
+        case .master, .backup, .fault: return to
+        default: return nil
+        }
+    }
+}
+
+/// Every instance of a configuration plus its sync groups: the pure core the runtime drives.
+public struct VRRPRouterMachine: Sendable {
+    public private(set) var instances: [String: VRRPInstanceMachine] = [:]
+    /// Instance names in configuration order.
+    public let order: [String]
+    private let groupOf: [String: VRRPSyncGroupCoordinator]
+
+    public init(_ machines: [VRRPInstanceMachine], syncGroups: [VRRPSyncGroupSettings] = []) {
+        var byName: [String: VRRPInstanceMachine] = [:]
+        for m in machines { byName[m.settings.name] = m }
+        instances = byName
+        order = machines.map(\.settings.name)
+        var groups: [String: VRRPSyncGroupCoordinator] = [:]
+        for g in syncGroups {
+            let c = VRRPSyncGroupCoordinator(name: g.name, members: g.members.filter { byName[$0] != nil })
+            for m in c.members { groups[m] = c }
+        }
+        groupOf = groups
+    }
+
+    /// The sync group an instance belongs to.
+    public func syncGroup(of instance: String) -> VRRPSyncGroupCoordinator? { groupOf[instance] }
+
+    /// The earliest deadline over all instances.
+    public var nextDeadline: Duration? { instances.values.compactMap(\.nextDeadline).min() }
+
+    /// Applies `event` to one instance, then propagates its transitions through its sync group.
+    public mutating func apply(
+        _ instance: String, now: Duration, _ event: (inout VRRPInstanceMachine) -> [VRRPAction]
+    ) -> [(instance: String, action: VRRPAction)] {
+        guard var m = instances[instance] else { return [] }
+        let actions = event(&m)
+        instances[instance] = m
+        var out = actions.map { (instance: instance, action: $0) }
+        guard let group = groupOf[instance] else { return out }
+        for action in actions {
+            guard case .transition(let from, let to, _) = action else { continue }
+            for other in group.members where other != instance {
+                guard var o = instances[other] else { continue }
+                var forced: [VRRPAction] = []
+                switch to {
+                case .fault:
+                    forced = o.setFault(.syncGroup(group.name), true, now: now)
+                case .backup where from == .fault:
+                    forced = o.setFault(.syncGroup(group.name), false, now: now)
+                case .master, .backup:
+                    if o.state != to { forced = o.force(to, now: now) }
+                default:
+                    break
+                }
+                instances[other] = o
+                out += forced.map { (instance: other, action: $0) }
+            }
+        }
+        return out
+    }
+
+    /// Fires every due timer.
+    public mutating func timersFired(now: Duration) -> [(instance: String, action: VRRPAction)] {
+        var out: [(instance: String, action: VRRPAction)] = []
+        for name in order {
+            guard let d = instances[name]?.nextDeadline, d <= now else { continue }
+            out += apply(name, now: now) { $0.timerFired(now: now) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,366 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import VigilTestSupport
+
+/// One `vrrp_instance` for the lab, written as keepalived.conf text.
+struct LabInstance {
+    var priority = 100
+    var version = 2
+    var advert = "1"
+    var vrid = 51
+    var vip = "192.0.2.100"
+    var password: String?
+    var unicastSource: String?
+    var peers: [String] = []
+    var preempt = true
+    var extra = ""
+    var globalExtra = ""
+
+    var text: String {
+        var s = "global_defs {\n    router_id lab\n\(globalExtra)}\n\(extraTopLevel)"
+        s += """
+        vrrp_instance VI_1 {
+            state BACKUP
+            interface eth0
+            virtual_router_id \(vrid)
+            priority \(priority)
+            advert_int \(advert)
+            version \(version)
+            garp_master_delay 0
+
+        """
+        if !preempt { s += "    nopreempt\n" }
+        if let p = password { s += "    authentication {\n        auth_type PASS\n        auth_pass \(p)\n    }\n" }
+        if let u = unicastSource { s += "    unicast_src_ip \(u)\n" }
+        if !peers.isEmpty { s += "    unicast_peer {\n" + peers.map { "        \($0)\n" }.joined() + "    }\n" }
+        s += extra
+        s += "    virtual_ipaddress {\n        \(vip)/\(vip.contains(":") ? 128 : 32)\n    }\n}\n"
+        return s
+    }
+
+    var extraTopLevel = ""
+}
+
+/// Starts Vigil or keepalived nodes in a lab and tracks their processes.
+final class VRRPLabRun: @unchecked Sendable {
+    let lab: NamespaceLab
+    private var procs: [Int: Process] = [:]
+    private var keepalivedNodes: Set<Int> = []
+    private var starts = 0
+
+    init(nodes: Int) throws { lab = try NamespaceLab(nodes: nodes) }
+
+    func vigil(_ n: Int, _ instance: LabInstance) throws {
+        let binary = try #require(NamespaceLab.vigilBinary, "build the vigil binary first (swift build)")
+        let conf = try lab.write("vigil\(n).conf", instance.text)
+        procs[n] = try lab.start(n, [binary, "-P", "-n", "-l", "-f", conf], log: "vigil\(n).log")
+    }
+
+    func keepalived(_ n: Int, _ instance: LabInstance) throws {
+        let conf = try lab.write("ka\(n).conf", instance.text)
+        let dir = lab.directory.path
+        starts += 1
+        // Fresh pid files per start: keepalived refuses to start over a SIGKILLed run's files.
+        procs[n] = try lab.start(n, ["keepalived", "-n", "-l", "-P", "-f", conf, "-p", "\(dir)/ka\(n)-\(starts).pid",
+                                     "-r", "\(dir)/ka\(n)-\(starts)-vrrp.pid"], log: "ka\(n).log")
+        keepalivedNodes.insert(n)
+    }
+
+    func signal(_ n: Int, _ sig: Int32) {
+        guard let p = procs[n] else { return }
+        if keepalivedNodes.contains(n), sig == SIGKILL {
+            // `ip netns exec keepalived` forks a VRRP child: kill the whole namespace's processes.
+            let pids = NamespaceLab.capture("/usr/sbin/ip", ["netns", "pids", lab.node(n)]).1.split(whereSeparator: \.isNewline)
+            for pid in pids { if let v = Int32(pid) { kill(v, SIGKILL) } }
+        }
+        lab.signal(p, sig)
+    }
+
+    /// Waits until exactly `node` (among `nodes`) holds the VIP; returns the holders seen last.
+    var defaultVIP = "192.0.2.100"
+
+    func expectHolder(_ node: Int, among nodes: [Int], vip: String? = nil, within seconds: Double,
+                      _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        let vip = vip ?? defaultVIP
+        let ok = lab.wait(seconds: seconds) { lab.holders(of: vip, among: nodes) == [node] }
+        let logs = nodes.map { "node \($0):\n" + lab.log("vigil\($0).log") + lab.log("ka\($0).log") }.joined(separator: "\n")
+        #expect(ok, "expected node \(node) alone to hold \(vip), holders: \(lab.holders(of: vip, among: nodes)) \(comment.map { "(\($0))" } ?? "")\n\(logs)",
+                sourceLocation: sourceLocation)
+    }
+
+    /// Removes a stale VIP a SIGKILLed node left (as its next start would).
+    func clearVIP(_ n: Int, vip: String? = nil) {
+        let vip = vip ?? defaultVIP
+        _ = NamespaceLab.capture("/usr/sbin/ip", ["-n", lab.node(n), "addr", "del", "\(vip)/\(vip.contains(":") ? 128 : 32)", "dev", "eth0"])
+    }
+
+    func tearDown() { lab.tearDown() }
+}
+
+@Suite("VRRP in network namespaces", .serialized, .tags(.namespaces), .requiresNamespaces)
+struct NamespaceTests {
+    @Test func twoNodesElectTheHigherPriorityFailOverOnSIGKILLAndPreemptBack() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let a = LabInstance(priority: 100, password: "secret")
+        var b = a
+        b.priority = 200
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8)
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2], within: 6, "after SIGKILL of the master")
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
+    }
+
+    @Test func sigtermHandsOverAtOnceWithPriorityZero() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let a = LabInstance(priority: 100, version: 3, advert: "1")
+        var b = a
+        b.priority = 200
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8)
+        run.signal(2, SIGTERM)
+        // Master_Down_Interval would be 3.6 s; priority 0 makes the backup take over after Skew_Time (0.6 s).
+        run.expectHolder(1, among: [1, 2], within: 2, "graceful stop releases the VIP and hands over within skew")
+    }
+
+    @Test func threeNodesElectAndFailOverInPriorityOrder() throws {
+        let run = try VRRPLabRun(nodes: 3)
+        defer { run.tearDown() }
+        for (n, p) in [(1, 100), (2, 150), (3, 200)] {
+            try run.vigil(n, LabInstance(priority: p, version: 3, advert: "0.1"))
+        }
+        run.expectHolder(3, among: [1, 2, 3], within: 5)
+        run.signal(3, SIGKILL)
+        run.clearVIP(3)
+        run.expectHolder(2, among: [1, 2, 3], within: 3, "the next highest takes over")
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2, 3], within: 3)
+    }
+
+    @Test func unicastPeersWork() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        var a = LabInstance(priority: 100, version: 3, advert: "0.1", unicastSource: "192.0.2.11", peers: ["192.0.2.12"])
+        var b = LabInstance(priority: 200, version: 3, advert: "0.1", unicastSource: "192.0.2.12", peers: ["192.0.2.11"])
+        a.vrid = 52
+        b.vrid = 52
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 5)
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2], within: 3)
+    }
+
+    @Test func v3OverIPv6FailsOverAndPreemptsBack() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        run.defaultVIP = "2001:db8::100"
+        let a = LabInstance(priority: 100, version: 3, advert: "0.1", vrid: 61, vip: "2001:db8::100")
+        var b = a
+        b.priority = 200
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 5)
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2], within: 3)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 5)
+    }
+
+    @Test func nopreemptKeepsTheCurrentMaster() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        try run.vigil(1, LabInstance(priority: 100, version: 3, advert: "0.1", preempt: false))
+        run.expectHolder(1, among: [1, 2], within: 5)
+        try run.vigil(2, LabInstance(priority: 200, version: 3, advert: "0.1", preempt: false))
+        Thread.sleep(forTimeInterval: 2)
+        run.expectHolder(1, among: [1, 2], within: 1, "a nopreempt higher-priority backup does not take over")
+    }
+
+    @Test func aFailingScriptLowersPriorityAndTheBackupTakesOver() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let flag = run.lab.directory.appendingPathComponent("healthy").path
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
+        var b = LabInstance(priority: 200, version: 3, advert: "0.1")
+        b.extraTopLevel = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n    weight -150\n    fall 1\n    rise 1\n}\n"
+        b.extra = "    track_script {\n        chk\n    }\n"
+        try run.vigil(1, LabInstance(priority: 100, version: 3, advert: "0.1"))
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 5)
+        try FileManager.default.removeItem(atPath: flag)
+        run.expectHolder(1, among: [1, 2], within: 4, "priority 200 - 150 = 50 loses to 100")
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        run.expectHolder(2, among: [1, 2], within: 4, "recovers and preempts back")
+    }
+
+    @Test func aDownedInterfaceFaultsTheMaster() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        try run.vigil(1, LabInstance(priority: 100, version: 3, advert: "0.1"))
+        try run.vigil(2, LabInstance(priority: 200, version: 3, advert: "0.1"))
+        run.expectHolder(2, among: [1, 2], within: 5)
+        try run.lab.ip(["-n", run.lab.node(2), "link", "set", "eth0", "down"])
+        run.expectHolder(1, among: [1, 2], within: 3, "the master's interface went down")
+        #expect(run.lab.wait(seconds: 3) { run.lab.log("vigil2.log").contains("FAULT") }, "node 2 enters FAULT")
+        try run.lab.ip(["-n", run.lab.node(2), "link", "set", "eth0", "up"])
+        run.expectHolder(2, among: [1, 2], within: 5, "back up: leaves FAULT and preempts")
+    }
+
+    @Test func notifyScriptsRunInOrderWithKeepalivedsArguments() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let out = run.lab.directory.appendingPathComponent("notify.log").path
+        let script = try run.lab.write("notify.sh", "#!/bin/sh\necho \"$*\" >> \(out)\n", mode: 0o755)
+        let master = try run.lab.write("master.sh", "#!/bin/sh\nsleep 0.3\necho master-script >> \(out)\n", mode: 0o755)
+        var a = LabInstance(priority: 150, version: 3, advert: "0.1")
+        a.extra = "    notify \(script)\n    notify_master \(master)\n"
+        try run.vigil(1, a)
+        run.expectHolder(1, among: [1], within: 5)
+        run.signal(1, SIGTERM)
+        let expected = ["INSTANCE VI_1 BACKUP 150", "master-script", "INSTANCE VI_1 MASTER 150", "INSTANCE VI_1 STOP 150"]
+        let ok = run.lab.wait(seconds: 5) {
+            ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) == expected
+        }
+        #expect(ok, "notify log: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+        #expect(run.lab.holders(of: "192.0.2.100", among: [1]).isEmpty, "SIGTERM releases the VIP")
+    }
+
+    @Test func staleVIPsFromACrashedRunAreRemovedAtStart() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        try run.lab.ip(["-n", run.lab.node(1), "addr", "add", "192.0.2.100/32", "dev", "eth0"])
+        try run.vigil(1, LabInstance(priority: 100, version: 3, advert: "0.1"))
+        try run.vigil(2, LabInstance(priority: 200, version: 3, advert: "0.1"))
+        run.expectHolder(2, among: [1, 2], within: 5, "the backup dropped the address a crashed run left")
+    }
+
+    @Test func syncGroupMembersFaultTogether() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let flag = run.lab.directory.appendingPathComponent("healthy").path
+        FileManager.default.createFile(atPath: flag, contents: nil)
+        let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
+        func config(_ priority: Int, track: Bool) -> String {
+            var s = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n}\n"
+            s += "vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n}\n"
+            for (name, vrid, vip) in [("VI_1", 51, "192.0.2.100"), ("VI_2", 52, "192.0.2.101")] {
+                s += "vrrp_instance \(name) {\n    interface eth0\n    virtual_router_id \(vrid)\n    priority \(priority)\n"
+                s += "    advert_int 0.1\n    version 3\n    virtual_ipaddress {\n        \(vip)/32\n    }\n"
+                if track && name == "VI_2" { s += "    track_script {\n        chk\n    }\n" }
+                s += "}\n"
+            }
+            return s
+        }
+        let binary = try #require(NamespaceLab.vigilBinary)
+        for (n, p) in [(1, 100), (2, 200)] {
+            let conf = try run.lab.write("sync\(n).conf", config(p, track: n == 2))
+            try run.lab.start(n, [binary, "-P", "-n", "-l", "-f", conf], log: "vigil\(n).log")
+        }
+        run.expectHolder(2, among: [1, 2], within: 5)
+        run.expectHolder(2, among: [1, 2], vip: "192.0.2.101", within: 5)
+        try FileManager.default.removeItem(atPath: flag)
+        // Only VI_2 tracks the script, but the whole group goes to FAULT on node 2.
+        run.expectHolder(1, among: [1, 2], within: 4, "VI_1 follows its sync group")
+        run.expectHolder(1, among: [1, 2], vip: "192.0.2.101", within: 4)
+    }
+
+    @Test func mismatchedPasswordsAndVRIDsDoNotInterfere() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        try run.vigil(1, LabInstance(priority: 100, password: "one"))
+        var b = LabInstance(priority: 200, vip: "192.0.2.101", password: "two")
+        b.vrid = 51
+        try run.vigil(2, b)
+        // Both drop each other's packets, so each is master of its own VIP.
+        run.expectHolder(1, among: [1], within: 8)
+        run.expectHolder(2, among: [2], vip: "192.0.2.101", within: 8)
+    }
+}
+
+@Suite("VRRP interoperability with keepalived", .serialized, .tags(.namespaces, .reference), .requiresNamespaces, .requiresKeepalived)
+struct KeepalivedInteropTests {
+    private func pair(vigilPriority: Int, keepalivedPriority: Int, base: LabInstance, unicast: Bool = false) throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        run.defaultVIP = base.vip
+        var v = base
+        v.priority = vigilPriority
+        var k = base
+        k.priority = keepalivedPriority
+        if unicast {
+            v.unicastSource = "192.0.2.11"
+            v.peers = ["192.0.2.12"]
+            k.unicastSource = "192.0.2.12"
+            k.peers = ["192.0.2.11"]
+        }
+        try run.vigil(1, v)
+        try run.keepalived(2, k)
+        let master = vigilPriority > keepalivedPriority ? 1 : 2
+        let backup = 3 - master
+        run.expectHolder(master, among: [1, 2], within: 8)
+        // And the VIP moves to the other implementation when the master dies.
+        run.signal(master, SIGKILL)
+        run.clearVIP(master)
+        run.expectHolder(backup, among: [1, 2], within: 6, "failover to the other implementation")
+        if master == 1 { try run.vigil(1, v) } else { try run.keepalived(2, k) }
+        run.expectHolder(master, among: [1, 2], within: 8, "the higher priority preempts back")
+    }
+
+    @Test func v2WithPasswordVigilMaster() throws {
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: LabInstance(password: "secret12"))
+    }
+
+    @Test func v2WithPasswordKeepalivedMaster() throws {
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(password: "secret12"))
+    }
+
+    @Test func v3MulticastBothWays() throws {
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: LabInstance(version: 3, advert: "0.1"))
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(version: 3, advert: "0.1"))
+    }
+
+    @Test func v3UnicastBothWays() throws {
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: LabInstance(version: 3, advert: "0.1"), unicast: true)
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(version: 3, advert: "0.1"), unicast: true)
+    }
+
+    @Test func v3OverIPv6BothWays() throws {
+        let base = LabInstance(version: 3, advert: "0.1", vrid: 61, vip: "2001:db8::100")
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: base)
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: base)
+    }
+
+    @Test func v2UnicastKeepalivedMaster() throws {
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(password: "pw"), unicast: true)
+    }
+
+    @Test func mismatchedAuthOrVRIDDisturbsNeither() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        try run.vigil(1, LabInstance(priority: 100, password: "one"))
+        try run.keepalived(2, LabInstance(priority: 200, vip: "192.0.2.101", password: "two"))
+        run.expectHolder(1, among: [1], within: 8, "Vigil ignores keepalived's wrong password")
+        run.expectHolder(2, among: [2], vip: "192.0.2.101", within: 8, "keepalived ignores Vigil's")
+        run.tearDown()
+        let run2 = try VRRPLabRun(nodes: 2)
+        defer { run2.tearDown() }
+        try run2.vigil(1, LabInstance(priority: 100, version: 3, advert: "0.1", vrid: 60))
+        try run2.keepalived(2, LabInstance(priority: 200, version: 3, advert: "0.1", vrid: 61, vip: "192.0.2.101"))
+        run2.expectHolder(1, among: [1], within: 5, "different VRIDs are separate routers")
+        run2.expectHolder(2, among: [2], vip: "192.0.2.101", within: 5)
+    }
+}

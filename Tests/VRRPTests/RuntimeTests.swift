@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import VigilSupport
+@testable import VRRP
+
+/// A wire in memory: records what is sent and lets a test inject packets.
+final class FakeTransport: VRRPTransport, @unchecked Sendable {
+    private let lock = NSLock()
+    private var sent: [(payload: [UInt8], to: IPAddress)] = []
+    private var inbox: [VRRPReceivedPacket] = []
+    private var sources: [String: IPAddress] = [:]
+
+    func open(instance: VRRPInstanceSettings, source: IPAddress, group: IPAddress) throws {
+        lock.withLock { sources[instance.name] = source }
+    }
+
+    var interfaces: [String] { ["lab0"] }
+
+    func receive(interface: String) -> VRRPReceivedPacket? {
+        if let p = lock.withLock({ inbox.isEmpty ? nil : inbox.removeFirst() }) { return p }
+        usleep(5_000)
+        return nil
+    }
+
+    func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws {
+        lock.withLock { sent.append((payload, destination)) }
+    }
+
+    func source(of instance: String) -> IPAddress? { lock.withLock { sources[instance] } }
+
+    func inject(_ p: VRRPReceivedPacket) { lock.withLock { inbox.append(p) } }
+
+    /// Priorities of the advertisements sent so far.
+    var sentPriorities: [UInt8] { lock.withLock { sent.map { $0.payload[2] } } }
+}
+
+final class FakeAddresses: VRRPAddressManager, @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [String] = []
+
+    func add(_ instance: VRRPInstanceSettings) throws { lock.withLock { log.append("add") } }
+    func remove(_ instance: VRRPInstanceSettings) throws { lock.withLock { log.append("remove") } }
+    func announce(_ instance: VRRPInstanceSettings, count: Int) throws { lock.withLock { log.append("announce \(count)") } }
+
+    var events: [String] { lock.withLock { log } }
+}
+
+@Suite("VRRP runtime with a fake wire")
+struct RuntimeTests {
+    private let me = IPAddress("192.0.2.11")!
+    private let peer = IPAddress("192.0.2.12")!
+    private let vip = IPAddress("192.0.2.100")!
+
+    private func instance(priority: UInt8, interval: UInt16 = 5) -> VRRPInstanceSettings {
+        VRRPInstanceSettings(name: "VI_1", version: .v3, virtualRouterID: 51, priority: priority, advertIntervalCentiseconds: interval,
+                             interface: "lab0", virtualAddresses: [VRRPVirtualAddress(address: vip)], sourceAddress: me,
+                             gratuitous: VRRPGratuitousSettings(masterDelay: .zero), dontTrackPrimary: true)
+    }
+
+    private func wait(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
+        for _ in 0..<Int(seconds * 100) {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return await condition()
+    }
+
+    @Test func becomesMasterAddsAnnouncesAndReleasesWithPriorityZeroOnStop() async throws {
+        let wire = FakeTransport()
+        let addresses = FakeAddresses()
+        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100)]), transport: wire, addresses: addresses)
+        let run = Task { try await runtime.run() }
+        #expect(await wait(3) { await runtime.status.first?.state == .master })
+        #expect(addresses.events.prefix(3) == ["remove", "add", "announce 5"], "stale VIPs go first, then add and GARP")
+        #expect(await wait(1) { wire.sentPriorities.count >= 3 }, "a master keeps advertising")
+        await runtime.stop()
+        try await run.value
+        #expect(wire.sentPriorities.last == 0, "the last advertisement says priority 0")
+        #expect(addresses.events.last == "remove")
+    }
+
+    @Test func aHigherPriorityPeerKeepsItBackupAndBadPacketsAreCounted() async throws {
+        let wire = FakeTransport()
+        let addresses = FakeAddresses()
+        // 1 s adverts: Master_Down_Interval is 3.6 s, so a loaded machine cannot fake a missing master.
+        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100, interval: 100)]), transport: wire, addresses: addresses)
+        let run = Task { try await runtime.run() }
+        let good = VRRPCodec.encode(VRRPAdvertisement(version: .v3, virtualRouterID: 51, priority: 200, intervalCentiseconds: 100,
+                                                      addresses: [vip]), source: peer, destination: VRRPConstants.multicastV4)
+        var corrupt = good
+        corrupt[7] ^= 0xFF
+        let feeder = Task {
+            for _ in 0..<45 {
+                for (payload, ttl) in [(good, UInt8(255)), (corrupt, 255), (good, 64)] {
+                    wire.inject(VRRPReceivedPacket(payload: payload, source: peer, destination: VRRPConstants.multicastV4,
+                                                   ttl: ttl, interface: "lab0"))
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        await feeder.value
+        let status = await runtime.status.first
+        #expect(status?.state == .backup && status?.masterAddress == peer)
+        let counters = await runtime.counters
+        #expect(counters.dropped[.badChecksum, default: 0] > 0 && counters.dropped[.badTTL, default: 0] > 0)
+        #expect(!addresses.events.contains("add"))
+        await runtime.stop()
+        try await run.value
+    }
+}
+
+@Suite("vigil -P command line")
+struct VRRPCommandLineTests {
+    private func run(_ config: String) throws -> (Int32, String) {
+        let binary = try #require(NamespaceLab.vigilBinary, "build the vigil binary first (swift build)")
+        let path = "/tmp/vigil-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).conf"
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        return NamespaceLab.capture(binary, ["-P", "-n", "-l", "-f", path])
+    }
+
+    @Test func aBrokenFileStartsNothingAndExitsNonZero() throws {
+        let (status, output) = try run("vrrp_instance VI_1 {\n    interface eth0\n    priority 100\n}\n")
+        #expect(status == 1)
+        #expect(output.contains("virtual router id") || output.contains("virtual_router_id"), "\(output)")
+        #expect(output.contains("nothing started"))
+    }
+
+    @Test func aFileWithoutInstancesSaysSo() throws {
+        let (status, output) = try run("global_defs {\n    router_id x\n}\n")
+        #expect(status == 1 && output.contains("no vrrp_instance"), "\(output)")
+    }
+}
