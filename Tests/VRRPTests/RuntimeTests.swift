@@ -89,6 +89,11 @@ struct RuntimeTests {
                                                       addresses: [vip]), source: peer, destination: VRRPConstants.multicastV4)
         var corrupt = good
         corrupt[7] ^= 0xFF
+        // Feed only once the runtime listens: on a loaded machine its task may start late, and
+        // adverts injected before then would be lost, letting Master_Down_Interval expire.
+        for _ in 0..<200 where await runtime.status.first?.state != .backup {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         let feeder = Task {
             for _ in 0..<45 {
                 for (payload, ttl) in [(good, UInt8(255)), (corrupt, 255), (good, 64)] {
