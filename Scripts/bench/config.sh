@@ -71,7 +71,7 @@ print("MEDIANS %.3f %.3f" % (statistics.median(wall), statistics.median(cpu)), f
 PY
 }
 
-KA_VERSION="$("$KEEPALIVED" --version 2>&1 | head -1 | awk '{print $2}')"
+KA_VERSION="$("$KEEPALIVED" --version 2>&1 | awk 'NR == 1 { print $2 }')"
 printf '\n| tool (config test) | runs | wall min ms | wall median ms | wall max ms | CPU min ms | CPU median ms |\n'
 printf '|---|---|---|---|---|---|---|\n'
 measure "keepalived $KA_VERSION \`-t\`" "$KEEPALIVED" -t -f "$CONF" -l -n 2>"$WORK/ka.med"

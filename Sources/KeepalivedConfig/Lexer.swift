@@ -97,9 +97,21 @@ struct Preprocessor {
         }
     }
 
+    /// Reused line buffer (one allocation per load instead of one per line).
+    private var lineBuffer: [UInt8] = []
+
     private mutating func processRawLine(_ raw: ArraySlice<UInt8>, file: String, line: Int) {
-        var text = Array(Lexer.stripComment(raw))
+        if pendingMultiline == nil {
+            var buffer = lineBuffer
+            lineBuffer = []
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: Lexer.stripComment(raw))
+            processLogicalLine(buffer, file: file, line: line, columnBase: 0, depth: 0)
+            lineBuffer = buffer
+            return
+        }
         // Continuation lines of a multi-line `$NAME= \` definition.
+        var text = Array(Lexer.stripComment(raw))
         if var pending = pendingMultiline {
             let continues = Lexer.trimTrailingSpace(&text) && text.last == UInt8(ascii: "\\")
             if continues { text.removeLast() }
@@ -112,7 +124,6 @@ struct Preprocessor {
             }
             return
         }
-        processLogicalLine(text, file: file, line: line, columnBase: 0, depth: 0)
     }
 
     /// One line after comment removal: conditionals, definitions, substitution, then tokens.
@@ -369,6 +380,7 @@ enum Lexer {
     /// and may join with adjacent text; escapes are processed inside quotes.
     static func tokenize(_ text: [UInt8], file: String, line: Int, columnBase: Int) -> [Token] {
         var tokens: [Token] = []
+        tokens.reserveCapacity(4)
         var i = 0
         var column = columnBase + 1
         let n = text.count

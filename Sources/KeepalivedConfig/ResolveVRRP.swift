@@ -346,10 +346,10 @@ extension Resolver {
         }
         if let block = node.children {
             for entry in block {
-                out.append(parse(entry.keyword, entry.arguments[...], ctx: &ctx))
+                out.append(parse(entry.keyword, ArraySlice(entry.arguments), ctx: &ctx))
             }
         } else if let first = node.arguments.first {
-            out.append(parse(first, node.arguments.dropFirst(), ctx: &ctx))
+            out.append(parse(first, ArraySlice(node.arguments.dropFirst()), ctx: &ctx))
         } else {
             _ = ctx.block(node)
         }

@@ -1,10 +1,17 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KeepalivedConfig
 import VigilSupport
 
 enum ConfigTestMode {
     /// `vigil -t`: prints diagnostics compiler style; 0 when the configuration can run, 1 on errors.
     static func run(_ options: VigilOptions) async -> Int32 {
-        let result = ConfigLoader.load(path: options.file, configID: options.configID)
+        let result = ConfigLoader.load(path: options.file, options: LoadOptions(configID: options.configID, freesSyntaxTree: false))
         var text = ""
         for d in result.diagnostics { text += d.description + "\n" }
         let errors = result.errors.count
@@ -16,6 +23,8 @@ enum ConfigTestMode {
             text += "vigil: \(options.file): configuration OK (\(plural(warnings, "warning")))\n"
         }
         writeStandardError(text)
-        return errors > 0 ? 1 : 0
+        let status: Int32 = errors > 0 ? 1 : 0
+        // The process ends here: exiting now spares tearing down the resolved model object by object.
+        exit(status)
     }
 }
