@@ -4,7 +4,7 @@
 # (TCP_CHECK, with every tenth virtual server using HTTP_GET). Prints a table; target: Vigil no slower.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-RUNS="${RUNS:-7}"
+RUNS="${RUNS:-15}"
 VS_COUNT="${VS_COUNT:-1000}"
 RS_COUNT="${RS_COUNT:-10}"
 WORK="$(mktemp -d /tmp/vigil-bench-config.XXXXXX)"
@@ -52,31 +52,31 @@ echo "bench-config: $VS_COUNT virtual servers x $RS_COUNT real servers, $lines l
 timeout 120 "$KEEPALIVED" -t -f "$CONF" -l -n >"$WORK/ka.out" 2>&1 || true
 if grep -qiE "unknown keyword|error" "$WORK/ka.out"; then echo "keepalived -t complained:" >&2; head "$WORK/ka.out" >&2; fi
 
-# Wall and CPU (user+sys) milliseconds per run, measured by Python around each exec.
-measure() { # label, command...
-    python3 - "$RUNS" "$@" <<'PY'
-import os, resource, statistics, subprocess, sys, time
-runs, label, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-wall, cpu = [], []
-for _ in range(runs):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
-    wall.append((time.monotonic() - t0) * 1000)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
-print("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |" % (label, runs, min(wall), statistics.median(wall), max(wall),
-      min(cpu), statistics.median(cpu)))
-print("MEDIANS %.3f %.3f" % (statistics.median(wall), statistics.median(cpu)), file=sys.stderr)
-PY
-}
-
+# Wall and CPU (user+sys) milliseconds per run, measured by Python around each exec. The two tools
+# alternate run by run, so load from other processes on the machine falls on both alike.
 KA_VERSION="$("$KEEPALIVED" --version 2>&1 | awk 'NR == 1 { print $2 }')"
-printf '\n| tool (config test) | runs | wall min ms | wall median ms | wall max ms | CPU min ms | CPU median ms |\n'
-printf '|---|---|---|---|---|---|---|\n'
-measure "keepalived $KA_VERSION \`-t\`" "$KEEPALIVED" -t -f "$CONF" -l -n 2>"$WORK/ka.med"
-measure "vigil \`-t\` (release)" "$VIGIL" -t -f "$CONF" 2>"$WORK/vigil.med"
-read -r _ kwall kcpu <"$WORK/ka.med"
-read -r _ vwall vcpu <"$WORK/vigil.med"
-ratio=$(awk -v v="$vwall" -v k="$kwall" -v vc="$vcpu" -v kc="$kcpu" 'BEGIN { printf "wall %.2f, CPU %.2f", v / k, (kc > 0 ? vc / kc : 0) }')
-printf '\nvigil/keepalived median ratio: %s (target <= 1.00)\n' "$ratio"
+python3 - "$RUNS" "keepalived $KA_VERSION \`-t\`" "vigil \`-t\` (release)" "$KEEPALIVED" "$VIGIL" "$CONF" <<'PY'
+import resource, statistics, subprocess, sys, time
+runs, ka_label, vigil_label, keepalived, vigil, conf = int(sys.argv[1]), *sys.argv[2:7]
+commands = {ka_label: [keepalived, "-t", "-f", conf, "-l", "-n"], vigil_label: [vigil, "-t", "-f", conf]}
+wall = {label: [] for label in commands}
+cpu = {label: [] for label in commands}
+for _ in range(runs):
+    for label, cmd in commands.items():
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+        wall[label].append((time.monotonic() - t0) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[label].append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
+print()
+print("| tool (config test) | runs | wall min ms | wall median ms | wall max ms | CPU min ms | CPU median ms |")
+print("|---|---|---|---|---|---|---|")
+for label in commands:
+    w, c = wall[label], cpu[label]
+    print("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |" % (label, runs, min(w), statistics.median(w), max(w), min(c), statistics.median(c)))
+k, v = ka_label, vigil_label
+print()
+print("vigil/keepalived median ratio: wall %.2f, CPU %.2f (target <= 1.00)" % (
+    statistics.median(wall[v]) / statistics.median(wall[k]), statistics.median(cpu[v]) / max(statistics.median(cpu[k]), 1e-9)))
+PY
