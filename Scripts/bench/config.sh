@@ -4,7 +4,7 @@
 # (TCP_CHECK, with every tenth virtual server using HTTP_GET). Prints a table; target: Vigil no slower.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-RUNS="${RUNS:-7}"
+RUNS="${RUNS:-15}"
 VS_COUNT="${VS_COUNT:-1000}"
 RS_COUNT="${RS_COUNT:-10}"
 WORK="$(mktemp -d /tmp/vigil-bench-config.XXXXXX)"
@@ -52,27 +52,31 @@ echo "bench-config: $VS_COUNT virtual servers x $RS_COUNT real servers, $lines l
 timeout 120 "$KEEPALIVED" -t -f "$CONF" -l -n >"$WORK/ka.out" 2>&1 || true
 if grep -qiE "unknown keyword|error" "$WORK/ka.out"; then echo "keepalived -t complained:" >&2; head "$WORK/ka.out" >&2; fi
 
-time_runs() { # prints one wall time in ms per run
-    local i
-    for ((i = 0; i < RUNS; i++)); do
-        local start end
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1 || true
-        end=$(date +%s%N)
-        echo $(( (end - start) / 1000000 ))
-    done
-}
-
-stats() { # min median max of the numbers on stdin
-    sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d", a[1], m, a[NR]}'
-}
-
-read -r kmin kmed kmax < <(time_runs timeout 120 "$KEEPALIVED" -t -f "$CONF" -l -n | stats)
-read -r vmin vmed vmax < <(time_runs "$VIGIL" -t -f "$CONF" | stats)
-
-printf '\n| tool (config test) | runs | min ms | median ms | max ms |\n'
-printf '|---|---|---|---|---|\n'
-printf '| keepalived %s `-t` | %d | %d | %d | %d |\n' "$("$KEEPALIVED" --version 2>&1 | head -1 | awk '{print $2}')" "$RUNS" "$kmin" "$kmed" "$kmax"
-printf '| vigil `-t` (release) | %d | %d | %d | %d |\n' "$RUNS" "$vmin" "$vmed" "$vmax"
-ratio=$(awk -v v="$vmed" -v k="$kmed" 'BEGIN { if (k > 0) printf "%.2f", v / k; else print "n/a" }')
-printf '\nvigil/keepalived median ratio: %s (target <= 1.00)\n' "$ratio"
+# Wall and CPU (user+sys) milliseconds per run, measured by Python around each exec. The two tools
+# alternate run by run, so load from other processes on the machine falls on both alike.
+KA_VERSION="$("$KEEPALIVED" --version 2>&1 | awk 'NR == 1 { print $2 }')"
+python3 - "$RUNS" "keepalived $KA_VERSION \`-t\`" "vigil \`-t\` (release)" "$KEEPALIVED" "$VIGIL" "$CONF" <<'PY'
+import resource, statistics, subprocess, sys, time
+runs, ka_label, vigil_label, keepalived, vigil, conf = int(sys.argv[1]), *sys.argv[2:7]
+commands = {ka_label: [keepalived, "-t", "-f", conf, "-l", "-n"], vigil_label: [vigil, "-t", "-f", conf]}
+wall = {label: [] for label in commands}
+cpu = {label: [] for label in commands}
+for _ in range(runs):
+    for label, cmd in commands.items():
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+        wall[label].append((time.monotonic() - t0) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[label].append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
+print()
+print("| tool (config test) | runs | wall min ms | wall median ms | wall max ms | CPU min ms | CPU median ms |")
+print("|---|---|---|---|---|---|---|")
+for label in commands:
+    w, c = wall[label], cpu[label]
+    print("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |" % (label, runs, min(w), statistics.median(w), max(w), min(c), statistics.median(c)))
+k, v = ka_label, vigil_label
+print()
+print("vigil/keepalived median ratio: wall %.2f, CPU %.2f (target <= 1.00)" % (
+    statistics.median(wall[v]) / statistics.median(wall[k]), statistics.median(cpu[v]) / max(statistics.median(cpu[k]), 1e-9)))
+PY

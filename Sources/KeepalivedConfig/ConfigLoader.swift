@@ -16,12 +16,18 @@ public struct LoadOptions: Sendable {
     public var checkScripts: Bool
     /// Follow `include` directives. Off for pure parsing of untrusted text (fuzzing).
     public var followIncludes: Bool
+    /// Free the intermediate statement tree after resolving. A one-shot process that exits right after
+    /// loading (`vigil -t`) sets this to false: tearing down one node per statement costs more than the
+    /// process exit that reclaims the memory anyway.
+    public var freesSyntaxTree: Bool
 
-    public init(configID: String? = nil, hostName: String? = nil, checkScripts: Bool = true, followIncludes: Bool = true) {
+    public init(configID: String? = nil, hostName: String? = nil, checkScripts: Bool = true, followIncludes: Bool = true,
+                freesSyntaxTree: Bool = true) {
         self.configID = configID
         self.hostName = hostName
         self.checkScripts = checkScripts
         self.followIncludes = followIncludes
+        self.freesSyntaxTree = freesSyntaxTree
     }
 }
 
@@ -56,6 +62,7 @@ public enum ConfigLoader {
         builder.finish()
         var resolver = Resolver(options: options, hostName: host)
         let configuration = resolver.resolve(builder.root)
+        if !options.freesSyntaxTree { _ = Unmanaged.passRetained(builder) }
         let diagnostics = pre.diagnostics + builder.diagnostics + resolver.ctx.diagnostics
         let sorted = order(diagnostics)
         let failed = sorted.contains { $0.severity == .error }

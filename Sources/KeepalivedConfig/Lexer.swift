@@ -11,12 +11,20 @@ import VigilSupport
 struct Token: Sendable {
     enum Kind: Sendable { case word, open, close }
 
-    var kind: Kind
+    // Stored in this order so the two one-byte fields share the tail (56-byte stride instead of 64).
     /// The word with quotes removed and escapes processed; "{" or "}" for braces.
     var text: String
+    var location: SourceLocation
+    var kind: Kind
     /// True when any part of the word was quoted (a quoted `{` is a word, not a brace).
     var quoted: Bool
-    var location: SourceLocation
+
+    init(kind: Kind, text: String, quoted: Bool, location: SourceLocation) {
+        self.text = text
+        self.location = location
+        self.kind = kind
+        self.quoted = quoted
+    }
 }
 
 /// Reads files into token lines: comments, `@id` conditionals, `$NAME=value` parameters and their
@@ -97,9 +105,21 @@ struct Preprocessor {
         }
     }
 
+    /// Reused line buffer (one allocation per load instead of one per line).
+    private var lineBuffer: [UInt8] = []
+
     private mutating func processRawLine(_ raw: ArraySlice<UInt8>, file: String, line: Int) {
-        var text = Array(Lexer.stripComment(raw))
+        if pendingMultiline == nil {
+            var buffer = lineBuffer
+            lineBuffer = []
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: Lexer.stripComment(raw))
+            processLogicalLine(buffer, file: file, line: line, columnBase: 0, depth: 0)
+            lineBuffer = buffer
+            return
+        }
         // Continuation lines of a multi-line `$NAME= \` definition.
+        var text = Array(Lexer.stripComment(raw))
         if var pending = pendingMultiline {
             let continues = Lexer.trimTrailingSpace(&text) && text.last == UInt8(ascii: "\\")
             if continues { text.removeLast() }
@@ -112,7 +132,6 @@ struct Preprocessor {
             }
             return
         }
-        processLogicalLine(text, file: file, line: line, columnBase: 0, depth: 0)
     }
 
     /// One line after comment removal: conditionals, definitions, substitution, then tokens.
@@ -183,7 +202,8 @@ struct Preprocessor {
 
         let tokens = Lexer.tokenize(text, file: file, line: line, columnBase: column)
         if tokens.isEmpty { return }
-        if tokens[0].kind == .word, !tokens[0].quoted, Lexer.includeKeywords.contains(tokens[0].text) {
+        if tokens[0].kind == .word, !tokens[0].quoted, tokens[0].text.utf8.first == UInt8(ascii: "i"),
+           Lexer.includeKeywords.contains(tokens[0].text) {
             processInclude(tokens, file: file)
             return
         }
@@ -384,6 +404,23 @@ enum Lexer {
                                     quoted: false, location: location))
                 i += 1
                 column += 1
+                continue
+            }
+            // Fast path: a plain word (no quotes) becomes a String straight from the line's bytes.
+            let wordStart = i
+            var plainEnd = i
+            var plainColumns = 0
+            while plainEnd < n {
+                let b = text[plainEnd]
+                if isSpace(b) || b == UInt8(ascii: "{") || b == UInt8(ascii: "}") || b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") { break }
+                if b & 0xC0 != 0x80 { plainColumns += 1 }
+                plainEnd += 1
+            }
+            if plainEnd == n || text[plainEnd] != UInt8(ascii: "\"") && text[plainEnd] != UInt8(ascii: "'") {
+                tokens.append(Token(kind: .word, text: String(decoding: text[wordStart..<plainEnd], as: UTF8.self), quoted: false,
+                                    location: location))
+                i = plainEnd
+                column += plainColumns
                 continue
             }
             var word: [UInt8] = []

@@ -346,10 +346,10 @@ extension Resolver {
         }
         if let block = node.children {
             for entry in block {
-                out.append(parse(entry.keyword, entry.arguments[...], ctx: &ctx))
+                out.append(parse(entry.keyword, ArraySlice(entry.arguments), ctx: &ctx))
             }
         } else if let first = node.arguments.first {
-            out.append(parse(first, node.arguments.dropFirst(), ctx: &ctx))
+            out.append(parse(first, ArraySlice(node.arguments.dropFirst()), ctx: &ctx))
         } else {
             _ = ctx.block(node)
         }
@@ -555,7 +555,9 @@ extension Resolver {
         if !hasVRID {
             ctx.error(.missingRequired, "vrrp_instance `\(name.text)`: the virtual router id must be set (`virtual_router_id 1–255`)", at: node.location)
         }
-        if interfaceToken == nil {
+        if interfaceToken == nil, let fallback = global.otherSettings["default_interface"], !fallback.isEmpty {
+            v.interface = fallback
+        } else if interfaceToken == nil {
             ctx.error(.missingRequired, "vrrp_instance `\(name.text)` has no `interface`", at: node.location)
         } else if let t = interfaceToken, t.text == "lo" {
             ctx.error(.loopbackInterface, "vrrp_instance `\(name.text)` cannot run on the loopback interface `lo`", at: t.location)

@@ -1,7 +1,30 @@
+/// A statement's arguments: a zero-based view of the words after its keyword on the token line,
+/// sharing the line's storage (no per-statement array).
+struct TokenList: RandomAccessCollection, Sendable {
+    private let storage: [Token]
+    private let base: Int
+    let endIndex: Int
+
+    init() { self.init([], 0..<0) }
+
+    init(_ storage: [Token], _ range: Range<Int>) {
+        self.storage = storage
+        self.base = range.lowerBound
+        self.endIndex = range.count
+    }
+
+    var startIndex: Int { 0 }
+
+    subscript(position: Int) -> Token {
+        precondition(position >= 0 && position < endIndex, "argument index out of range")
+        return storage[base + position]
+    }
+}
+
 /// One statement: a keyword, its arguments, and its `{ }` block when it has one.
 final class Node {
     let keyword: Token
-    var arguments: [Token] = []
+    var arguments = TokenList()
     /// Child statements; nil when the statement has no block.
     var children: [Node]?
     /// Where the block's `{` is.
@@ -37,12 +60,21 @@ final class TreeBuilder {
 
     func consume(line tokens: [Token]) {
         var current: Node?
-        for token in tokens {
-            switch token.kind {
+        /// Index of `current`'s keyword in `tokens`; its arguments run from the next token to the next brace.
+        var currentStart = 0
+        func finish(_ node: Node, upTo end: Int) {
+            if end > currentStart + 1 { node.arguments = TokenList(tokens, (currentStart + 1)..<end) }
+        }
+        for index in tokens.indices {
+            switch tokens[index].kind {
             case .word:
                 if overflowDepth > 0 { continue }
-                if let c = current { c.arguments.append(token) } else { current = Node(keyword: token) }
+                if current == nil {
+                    current = Node(keyword: tokens[index])
+                    currentStart = index
+                }
             case .open:
+                let token = tokens[index]
                 if stack.count >= Self.maximumDepth {
                     if overflowDepth == 0 {
                         diagnostics.append(Diagnostic(.error, .unbalancedBraces, "blocks nest deeper than \(Self.maximumDepth) levels", at: token.location))
@@ -53,6 +85,7 @@ final class TreeBuilder {
                 }
                 let opener: Node
                 if let c = current {
+                    finish(c, upTo: index)
                     opener = c
                     append(c)
                     current = nil
@@ -77,17 +110,21 @@ final class TreeBuilder {
                     continue
                 }
                 if let c = current {
+                    finish(c, upTo: index)
                     append(c)
                     current = nil
                 }
                 if stack.isEmpty {
-                    diagnostics.append(Diagnostic(.error, .unbalancedBraces, "unexpected `}` with no open block", at: token.location))
+                    diagnostics.append(Diagnostic(.error, .unbalancedBraces, "unexpected `}` with no open block", at: tokens[index].location))
                 } else {
                     stack.removeLast()
                 }
             }
         }
-        if let c = current, overflowDepth == 0 { append(c) }
+        if let c = current, overflowDepth == 0 {
+            finish(c, upTo: tokens.count)
+            append(c)
+        }
     }
 
     /// Reports blocks still open at the end of input, naming where each opened.

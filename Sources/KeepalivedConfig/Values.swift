@@ -28,10 +28,10 @@ struct Context {
     // MARK: Arguments
 
     /// The argument at `index`, or an error naming what was expected.
-    mutating func argument(_ node: Node, _ index: Int = 0, expected: String) -> Token? {
+    mutating func argument(_ node: Node, _ index: Int = 0, expected: @autoclosure () -> String) -> Token? {
         if index < node.arguments.count { return node.arguments[index] }
         let at = node.arguments.last?.location ?? node.location
-        error(.missingArgument, "`\(node.name)` expects \(expected)", at: at)
+        error(.missingArgument, "`\(node.name)` expects \(expected())", at: at)
         return nil
     }
 
@@ -44,9 +44,9 @@ struct Context {
     }
 
     /// The arguments joined by spaces (a command line or free text), or an error when there are none.
-    mutating func text(_ node: Node, expected: String = "a value") -> String? {
+    mutating func text(_ node: Node, expected: @autoclosure () -> String = "a value") -> String? {
         guard !node.arguments.isEmpty else {
-            error(.missingArgument, "`\(node.name)` expects \(expected)", at: node.location)
+            error(.missingArgument, "`\(node.name)` expects \(expected())", at: node.location)
             return nil
         }
         if node.arguments.count == 1 { return node.arguments[0].text }
@@ -54,8 +54,8 @@ struct Context {
     }
 
     /// A single word argument.
-    mutating func word(_ node: Node, expected: String = "a value") -> String? {
-        guard let t = argument(node, expected: expected) else { return nil }
+    mutating func word(_ node: Node, expected: @autoclosure () -> String = "a value") -> String? {
+        guard let t = argument(node, expected: expected()) else { return nil }
         noExtraArguments(node, count: 1)
         return t.text
     }
@@ -88,7 +88,7 @@ struct Context {
 
     mutating func seconds(_ token: Token, for keyword: String, in range: ClosedRange<Double>) -> Seconds? {
         guard let v = Double(token.text), v.isFinite, !token.text.hasPrefix("+"),
-              token.text.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" }) else {
+              Context.isPlainDecimal(token.text) else {
             error(.invalidNumber, "`\(keyword)` expects a number of seconds (\(Context.describe(range))), not `\(token.text)`", at: token.location)
             return nil
         }
@@ -163,6 +163,11 @@ struct Context {
     }
 
     static let maximumSeconds: Double = 31_536_000
+
+    /// True when every character is a decimal digit, `.` or `-` (the only spellings `Double` accepts here).
+    static func isPlainDecimal(_ s: String) -> Bool {
+        s.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
 
     static func describe(_ range: ClosedRange<Int>) -> String {
         if range.upperBound == Int.max { return "\(range.lowerBound) or more" }
