@@ -70,7 +70,12 @@ let package = Package(
         .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "IPVS", "IPVSAdm", "VigilSupport"]),
         .testTarget(name: "IPVSAdmTests", dependencies: ["VigilTestSupport", "IPVSAdm", "IPVS"]),
         .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig"]),
-        .testTarget(name: "HealthCheckTests", dependencies: ["VigilTestSupport", "HealthCheck"]),
+        .testTarget(name: "HealthCheckTests", dependencies: [
+            "VigilTestSupport", "HealthCheck", "IPVS", "VigilSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP"]),
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport", "VigilDaemon"]),
     ],
