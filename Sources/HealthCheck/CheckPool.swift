@@ -11,6 +11,13 @@ public struct ProbeEvent: Sendable {
     public var result: CheckResult
     public var change: CheckerState.Change
     public var isUp: Bool
+
+    public init(probe: Int, result: CheckResult, change: CheckerState.Change, isUp: Bool) {
+        self.probe = probe
+        self.result = result
+        self.change = change
+        self.isUp = isUp
+    }
 }
 
 /// Counters for status and benchmarks.

@@ -23,6 +23,12 @@ public struct CheckerState: Sendable, Hashable {
         public var weight: UInt32?
         /// Wait before the next probe: delay_before_retry while retrying, else delay_loop.
         public var nextDelay: Duration
+
+        public init(becameUp: Bool?, weight: UInt32?, nextDelay: Duration) {
+            self.becameUp = becameUp
+            self.weight = weight
+            self.nextDelay = nextDelay
+        }
     }
 
     /// Records one probe result.

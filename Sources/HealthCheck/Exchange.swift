@@ -106,6 +106,13 @@ final class ExchangeHandler<C: Conversation>: ChannelInboundHandler, RemovableCh
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A TLS peer closing without close_notify ends a close-delimited body like a TCP close.
+        if let tlsError = error as? NIOSSLError, case .uncleanShutdown = tlsError, !finished {
+            finished = true
+            completion.finish(conversation.closed(&buffer))
+            context.close(promise: nil)
+            return
+        }
         finish(.failure(describe(error)), context: context)
     }
 

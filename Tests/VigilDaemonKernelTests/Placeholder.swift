@@ -1,0 +1,1 @@
+// The kernel tests land with the netlink client merge.
