@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig"]),
         .testTarget(name: "HealthCheckTests", dependencies: [
             "VigilTestSupport", "HealthCheck", "IPVS", "VigilSupport",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -89,10 +89,10 @@ final class ExchangeHandler<C: Conversation>: ChannelInboundHandler, RemovableCh
             finish(result, context: context)
         case .sendThenFinish(let bytes, let result):
             finished = true
-            completion.finish(result)
-            let channel = context.channel
+            let completion = self.completion
+            // Finishing closes the channel, so the parting word goes out first.
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))).whenComplete { _ in
-                channel.close(promise: nil)
+                completion.finish(result)
             }
         }
     }
@@ -126,7 +126,7 @@ final class ExchangeHandler<C: Conversation>: ChannelInboundHandler, RemovableCh
 
 /// Readable text for NIO, TLS and socket errors.
 func describe(_ error: any Error) -> String {
-    if let e = error as? IOError { return "\(e.description)" }
+    if let e = error as? IOError { return Errno(e.errnoCode).description }
     if let e = error as? ChannelError {
         switch e {
         case .connectTimeout: return "connect timed out"

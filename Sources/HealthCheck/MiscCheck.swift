@@ -67,10 +67,20 @@ public enum ProgramRunner {
                 argv = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--"] + arguments
             }
         }
-        let pid: pid_t
-        switch spawn(argv, extraEnvironment: extraEnvironment) {
-        case .success(let p): pid = p
-        case .failure(let e): return .failedToStart("cannot run \(program): \(e)")
+        var pid: pid_t = 0
+        // ETXTBSY: another process still holds the program open for writing (a fork racing the
+        // program's writer); it clears within moments, so retry a few times.
+        for attempt in 1...5 {
+            switch spawn(argv, extraEnvironment: extraEnvironment) {
+            case .success(let p):
+                pid = p
+            case .failure(let e) where e.rawValue == ETXTBSY && attempt < 5:
+                try? await Task.sleep(for: .milliseconds(20 * attempt))
+                continue
+            case .failure(let e):
+                return .failedToStart("cannot run \(program): \(e)")
+            }
+            break
         }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)

@@ -37,3 +37,25 @@ public enum CheckerDaemon {
                               logger: logger)
     }
 }
+
+extension CheckerDaemon {
+    /// The production diff (IPVS), in the manager's argument order.
+    public static let differ: IPVSDiffer = { desired, actual, managed in
+        diff(actual: actual, desired: desired, managed: managed)
+    }
+
+    /// The checker service for a plan, on the kernel's IPVS over netlink.
+    public static func service(plan: LVSPlan, options: ReconcileOptions,
+                               logger: Logger = Logger(label: "vigil.checker")) throws -> CheckerService {
+        let client = try IPVSClient()
+        return CheckerService(plan: plan, ipvs: client, differ: differ, options: options, logger: logger)
+    }
+
+    /// `vigil -C`: loads the file and returns the service on the kernel's IPVS.
+    public static func make(configFile: String, configID: String?, releaseOnStop: Bool,
+                            logger: Logger) throws -> CheckerService {
+        let client = try IPVSClient()
+        return try make(configFile: configFile, configID: configID, ipvs: client, differ: differ,
+                        releaseOnStop: releaseOnStop, logger: logger)
+    }
+}

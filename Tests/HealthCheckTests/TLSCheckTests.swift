@@ -7,12 +7,15 @@ import Testing
 import VigilSupport
 
 /// Certificates made with the openssl CLI for each test run.
-struct TestPKI {
+struct TestPKI: Sendable {
     let scratch = Scratch()
     var dir: String { scratch.path }
 
-    init() throws {
-        try scratch.sh("""
+    /// Made once per run, without blocking the cooperative thread pool.
+    static func shared() async throws -> TestPKI { try await PKIStore.shared.get() }
+
+    fileprivate init() async throws {
+        try await scratch.shAsync("""
         openssl req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.pem -days 2 -subj /CN=self.example -addext subjectAltName=DNS:self.example
         openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=Vigil-Test-CA
         openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=check.example
@@ -21,7 +24,7 @@ struct TestPKI {
         """)
     }
 
-    func serverContext(_ name: String) throws -> NIOSSLContext {
+    func serverContextFor(_ name: String) throws -> NIOSSLContext {
         let cert = try NIOSSLCertificate.fromPEMFile("\(dir)/\(name).pem")
         let key = try NIOSSLPrivateKey(file: "\(dir)/\(name).key", format: .pem)
         return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: cert.map { .certificate($0) }, privateKey: .privateKey(key)))
@@ -37,40 +40,52 @@ struct TLSCheckTests {
 
     @Test("self-signed certificate: passes without verification, as keepalived does")
     func selfSignedUnverified() async throws {
-        let pki = try TestPKI()
-        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContext("self"))
+        let pki = try await TestPKI.shared()
+        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContextFor("self"))
         defer { Task { await server.stop() } }
-        let r = await try check(server.port, tls: TLSSettings(), digest: hexMD5("tls".utf8)).check()
+        let r = try await check(server.port, tls: TLSSettings(), digest: hexMD5("tls".utf8)).check()
         #expect(r == .success(weight: nil))
     }
 
     @Test("self-signed certificate: fails when verification against a CA is asked for")
     func selfSignedVerified() async throws {
-        let pki = try TestPKI()
-        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContext("self"))
+        let pki = try await TestPKI.shared()
+        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContextFor("self"))
         defer { Task { await server.stop() } }
         let tls = TLSSettings(enableSNI: true, verification: TLSVerification(caFile: "\(pki.dir)/ca.pem", expectedName: "self.example"))
-        let r = await try check(server.port, tls: tls).check()
+        let r = try await check(server.port, tls: tls).check()
         #expect(!r.isSuccess)
     }
 
     @Test("CA-signed certificate: passes verification with the right name, fails with another")
     func caSigned() async throws {
-        let pki = try TestPKI()
-        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContext("leaf"))
+        let pki = try await TestPKI.shared()
+        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContextFor("leaf"))
         defer { Task { await server.stop() } }
         let good = TLSSettings(enableSNI: true, verification: TLSVerification(caFile: "\(pki.dir)/ca.pem"))
-        #expect(await try check(server.port, tls: good, vhost: "check.example").check().isSuccess)
+        #expect(try await check(server.port, tls: good, vhost: "check.example").check().isSuccess)
         let wrong = TLSSettings(enableSNI: true, verification: TLSVerification(caFile: "\(pki.dir)/ca.pem", expectedName: "other.example"))
-        #expect(!(await try check(server.port, tls: wrong).check().isSuccess))
+        #expect(!(try await check(server.port, tls: wrong).check().isSuccess))
     }
 
     @Test("plain HTTP against a TLS port fails")
     func plainToTLS() async throws {
-        let pki = try TestPKI()
-        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContext("self"))
+        let pki = try await TestPKI.shared()
+        let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContextFor("self"))
         defer { Task { await server.stop() } }
         let c = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(server.port, timeout: .milliseconds(500)), urls: [URLCheck(path: "/")]), group: MultiThreadedEventLoopGroup.singleton)
         #expect(!(await c.check().isSuccess))
+    }
+}
+
+private actor PKIStore {
+    static let shared = PKIStore()
+    private var task: Task<TestPKI, any Error>?
+
+    func get() async throws -> TestPKI {
+        if let task { return try await task.value }
+        let t = Task { try await TestPKI() }
+        task = t
+        return try await t.value
     }
 }

@@ -138,6 +138,9 @@ func closedPort() async throws -> UInt16 {
     return p
 }
 
+/// Test servers listen on 127.0.0.1 only, so nothing ever listens here.
+let deadAddress = IPAddress("127.0.0.3")!
+
 /// A scratch directory removed at deinit.
 final class Scratch: @unchecked Sendable {
     let path: String
@@ -151,9 +154,18 @@ final class Scratch: @unchecked Sendable {
     /// Writes an executable script and returns its path.
     func script(_ name: String, _ body: String) -> String {
         let p = "\(path)/\(name)"
-        FileManager.default.createFile(atPath: p, contents: Data(("#!/bin/sh\n" + body + "\n").utf8))
-        chmod(p, 0o755)
+        // O_CLOEXEC: a write descriptor leaking into a concurrently spawned child makes exec fail (ETXTBSY).
+        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        let bytes = Array(("#!/bin/sh\n" + body + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         return p
+    }
+
+    /// Runs a shell command without blocking a thread, failing the caller when it exits non-zero.
+    func shAsync(_ command: String) async throws {
+        let outcome = await ProgramRunner.run(["/bin/sh", "-c", "cd '\(path)' && " + command], timeout: .seconds(120))
+        if outcome != .exited(0) { throw CocoaError(.fileWriteUnknown, userInfo: ["command": command, "outcome": "\(outcome)"]) }
     }
 
     /// Runs a command, failing the caller when it exits non-zero.

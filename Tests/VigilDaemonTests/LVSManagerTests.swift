@@ -1,4 +1,5 @@
 import HealthCheck
+import VigilDaemon
 import IPVS
 import NIOPosix
 import Testing
@@ -8,7 +9,7 @@ private let vip = ServiceKey.address(.tcp, IPAddress("192.0.2.10")!, 80)
 private let foreign = ServiceKey.address(.tcp, IPAddress("192.0.2.99")!, 443)
 private func addr(_ s: String) -> IPAddress { IPAddress(s)! }
 
-private func plan(inhibit: Bool = false, sorry: Bool = false) -> LVSPlan {
+private func plan(inhibit: Bool = false, sorry: Bool = false, quorum: UInt32 = 1) -> LVSPlan {
     let rss = ["198.51.100.1", "198.51.100.2"].map { a in
         RealServerSpec(destination: Destination(address: addr(a), port: 80, forwarding: .masquerade, weight: 2),
                        checks: [CheckSpec(kind: .tcp(ConnectionSettings(address: addr(a), port: 80)), timing: CheckTiming())],
@@ -17,12 +18,12 @@ private func plan(inhibit: Bool = false, sorry: Bool = false) -> LVSPlan {
     return LVSPlan(virtualServers: [VirtualServerSpec(
         service: Service(key: vip, scheduler: "rr"), realServers: rss,
         sorryServer: sorry ? Destination(address: addr("203.0.113.5"), port: 80, forwarding: .masquerade, weight: 1) : nil,
-        quorum: 3)])
+        quorum: quorum)])
 }
 
 private func manager(_ plan: LVSPlan, _ fake: FakeIPVS, options: ReconcileOptions = ReconcileOptions()) throws -> (LVSManager, CheckPool) {
     let pool = try CheckPool(specs: plan.allChecks, group: MultiThreadedEventLoopGroup.singleton)
-    return (LVSManager(plan: plan, pool: pool, ipvs: fake, differ: testDiffer, options: options), pool)
+    return (LVSManager(plan: plan, pool: pool, ipvs: fake, differ: CheckerDaemon.differ, options: options), pool)
 }
 
 private func weights(_ fake: FakeIPVS, _ key: ServiceKey = vip) async -> [String: UInt32]? {
@@ -106,7 +107,7 @@ struct LVSManagerTests {
     @Test("losing quorum swaps in the sorry server; regaining swaps it out")
     func sorry() async throws {
         let fake = FakeIPVS()
-        let p = plan(sorry: true)
+        let p = plan(sorry: true, quorum: 3)
         let (m, pool) = try manager(p, fake)
         try await m.start()
         await m.handle(down(pool, p, rs: 1))

@@ -1,1 +1,0 @@
-// The kernel tests land with the netlink client merge.
