@@ -800,6 +800,12 @@ public struct DNSCheck: Sendable, Codable, Hashable {
         self.type = type
         self.name = name
     }
+
+    /// The query type is `queryType` in JSON, since `type` tags the checker kind.
+    private enum CodingKeys: String, CodingKey {
+        case timing, connection, name
+        case type = "queryType"
+    }
 }
 
 /// `UDP_CHECK { ... }` (parsed into the model).

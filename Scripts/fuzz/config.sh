@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fuzzes the keepalived.conf parser with libFuzzer for N seconds (default 60): `make fuzz-config SECONDS=N`.
+# SwiftPM cannot link a libFuzzer executable (undefined <target>_main), so this compiles VigilSupport and
+# KeepalivedConfig as static libraries with -sanitize=fuzzer,address and links the @_cdecl entry point.
+# The corpus starts from Fixtures/config; crashes land in .build/fuzz/artifacts/ and fail the run.
+set -euo pipefail
+SECS="${1:-60}"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="$ROOT/.build/fuzz"
+SWIFTC="${SWIFTC:-swiftc}"
+FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -g -swift-version 6)
+mkdir -p "$OUT/corpus" "$OUT/artifacts"
+cd "$ROOT"
+
+echo "fuzz-config: building fuzzer (log: $OUT/build.log)"
+build() {
+"$SWIFTC" "${FLAGS[@]}" -module-name VigilSupport -emit-module -emit-module-path "$OUT/VigilSupport.swiftmodule" \
+    -emit-library -static -o "$OUT/libVigilSupport.a" Sources/VigilSupport/*.swift
+"$SWIFTC" "${FLAGS[@]}" -module-name KeepalivedConfig -I "$OUT" -emit-module -emit-module-path "$OUT/KeepalivedConfig.swiftmodule" \
+    -emit-library -static -o "$OUT/libKeepalivedConfig.a" Sources/KeepalivedConfig/*.swift
+"$SWIFTC" "${FLAGS[@]}" -module-name ConfigFuzzer -I "$OUT" Scripts/fuzz/ConfigFuzzer.swift \
+    "$OUT/libKeepalivedConfig.a" "$OUT/libVigilSupport.a" -o "$OUT/config-fuzzer"
+}
+# The linker warns about ASan's local symbols; keep that noise in the log unless the build fails.
+if ! build >"$OUT/build.log" 2>&1; then
+    grep -v "Cannot export local symbol" "$OUT/build.log" >&2
+    exit 1
+fi
+
+# Seed the corpus with every fixture (valid, invalid, included fragments, templates).
+find Fixtures/config -type f \( -name '*.conf' -o -name '*.inc' -o -name '*.j2' \) -exec cp {} "$OUT/corpus/" \;
+
+echo "fuzz-config: running for ${SECS}s"
+set +e
+"$OUT/config-fuzzer" "$OUT/corpus" -dict="$ROOT/Scripts/fuzz/keepalived.dict" -max_total_time="$SECS" \
+    -timeout=10 -rss_limit_mb=4096 -max_len=16384 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/" 2>&1 \
+    | tee "$OUT/last-run.log" | grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|stat::|Done " 
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+    echo "fuzz-config: FAILED (status $status); see $OUT/last-run.log and $OUT/artifacts/" >&2
+    exit "$status"
+fi
+echo "fuzz-config: no crash, hang or leak in ${SECS}s; corpus: $(ls "$OUT/corpus" | wc -l) inputs"
