@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "IPVSAdmTests", dependencies: ["VigilTestSupport", "IPVSAdm", "IPVS"]),
         .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig"]),
         .testTarget(name: "HealthCheckTests", dependencies: [
-            "VigilTestSupport", "HealthCheck", "IPVS", "VigilSupport",
+            "VigilTestSupport", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
