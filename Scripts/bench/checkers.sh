@@ -14,11 +14,13 @@ WARM=${WARM:-20}
 MEASURE=${MEASURE:-30}
 BASE=${BASE:-20000}
 dir=/tmp/vigil-bench-checkers
-export NTCP NHTTP WARM MEASURE BASE
+# Release build folder (kept apart from the debug .build).
+SCRATCH=${SCRATCH:-.build-release}
+export NTCP NHTTP WARM MEASURE BASE SCRATCH
 
 if [ "${VIGIL_BENCH_INNER:-}" != 1 ]; then
   mkdir -p "$dir"
-  swift build -c release --product vigil >&2
+  swift build -c release --product vigil --scratch-path "$SCRATCH" >&2
   gcc -O2 -Wall -o "$dir/listener" Scripts/bench/checkers_listener.c
   python3 - "$dir/bench.conf" <<'PY'
 import os, sys
@@ -39,7 +41,7 @@ for v in range(0, len(ports), per_vs):
     out.append("}\n")
 open(sys.argv[1], "w").write("".join(out))
 PY
-  VM_MEM=${VM_MEM:-4G} VM_TIMEOUT=${VM_TIMEOUT:-1200} Scripts/vm/run.sh "VIGIL_BENCH_INNER=1 NTCP=$NTCP NHTTP=$NHTTP WARM=$WARM MEASURE=$MEASURE BASE=$BASE bash Scripts/bench/checkers.sh"
+  VM_MEM=${VM_MEM:-4G} VM_TIMEOUT=${VM_TIMEOUT:-1200} Scripts/vm/run.sh "VIGIL_BENCH_INNER=1 SCRATCH=$SCRATCH NTCP=$NTCP NHTTP=$NHTTP WARM=$WARM MEASURE=$MEASURE BASE=$BASE bash Scripts/bench/checkers.sh"
   exit $?
 fi
 
@@ -96,7 +98,7 @@ phase() {
 
 rm -f "$dir/phases"
 phase keepalived keepalived -C -n -l -f "$dir/bench.conf" -p "$dir/k.pid" -c "$dir/kc.pid" -r "$dir/kr.pid"
-phase vigil .build/release/vigil -C -n -l -f "$dir/bench.conf"
+phase vigil "$SCRATCH/release/vigil" -C -n -l -f "$dir/bench.conf"
 
 python3 - "$dir" <<'PY'
 import sys, collections
