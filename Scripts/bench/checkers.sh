@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 NTCP=${NTCP:-2000}
 NHTTP=${NHTTP:-500}
-WARM=${WARM:-20}
+WARM=${WARM:-60}
 MEASURE=${MEASURE:-30}
 BASE=${BASE:-20000}
 dir=/tmp/vigil-bench-checkers

@@ -114,10 +114,23 @@ public actor LVSManager {
                 appliedAll += applied
                 repairs += 1
                 operationsApplied += applied.count
-                for op in applied { logger.notice("\(reason): \(describe(op))") }
+                logOperations(applied, reason: reason)
             }
         } while again
         return appliedAll
+    }
+
+    /// Logs each operation at notice level; a large batch (start-up) as one summary line, with
+    /// the operations themselves at debug level, so logging never holds up the checkers.
+    private func logOperations(_ ops: [IPVSOperation], reason: String) {
+        if ops.count <= 20 {
+            for op in ops { logger.notice("\(reason): \(describe(op))") }
+            return
+        }
+        let services = ops.filter { if case .addService = $0 { true } else { false } }.count
+        let destinations = ops.filter { if case .addDestination = $0 { true } else { false } }.count
+        logger.notice("\(reason): applied \(ops.count) operations (\(services) services added, \(destinations) destinations added, \(ops.count - services - destinations) other)")
+        for op in ops { logger.debug("\(reason): \(describe(op))") }
     }
 
     /// Periodic drift repair until cancelled.
