@@ -52,27 +52,31 @@ echo "bench-config: $VS_COUNT virtual servers x $RS_COUNT real servers, $lines l
 timeout 120 "$KEEPALIVED" -t -f "$CONF" -l -n >"$WORK/ka.out" 2>&1 || true
 if grep -qiE "unknown keyword|error" "$WORK/ka.out"; then echo "keepalived -t complained:" >&2; head "$WORK/ka.out" >&2; fi
 
-time_runs() { # prints one wall time in ms per run
-    local i
-    for ((i = 0; i < RUNS; i++)); do
-        local start end
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1 || true
-        end=$(date +%s%N)
-        echo $(( (end - start) / 1000000 ))
-    done
+# Wall and CPU (user+sys) milliseconds per run, measured by Python around each exec.
+measure() { # label, command...
+    python3 - "$RUNS" "$@" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+runs, label, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+wall, cpu = [], []
+for _ in range(runs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    wall.append((time.monotonic() - t0) * 1000)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000)
+print("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |" % (label, runs, min(wall), statistics.median(wall), max(wall),
+      min(cpu), statistics.median(cpu)))
+print("MEDIANS %.3f %.3f" % (statistics.median(wall), statistics.median(cpu)), file=sys.stderr)
+PY
 }
 
-stats() { # min median max of the numbers on stdin
-    sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d", a[1], m, a[NR]}'
-}
-
-read -r kmin kmed kmax < <(time_runs timeout 120 "$KEEPALIVED" -t -f "$CONF" -l -n | stats)
-read -r vmin vmed vmax < <(time_runs "$VIGIL" -t -f "$CONF" | stats)
-
-printf '\n| tool (config test) | runs | min ms | median ms | max ms |\n'
-printf '|---|---|---|---|---|\n'
-printf '| keepalived %s `-t` | %d | %d | %d | %d |\n' "$("$KEEPALIVED" --version 2>&1 | head -1 | awk '{print $2}')" "$RUNS" "$kmin" "$kmed" "$kmax"
-printf '| vigil `-t` (release) | %d | %d | %d | %d |\n' "$RUNS" "$vmin" "$vmed" "$vmax"
-ratio=$(awk -v v="$vmed" -v k="$kmed" 'BEGIN { if (k > 0) printf "%.2f", v / k; else print "n/a" }')
+KA_VERSION="$("$KEEPALIVED" --version 2>&1 | head -1 | awk '{print $2}')"
+printf '\n| tool (config test) | runs | wall min ms | wall median ms | wall max ms | CPU min ms | CPU median ms |\n'
+printf '|---|---|---|---|---|---|---|\n'
+measure "keepalived $KA_VERSION \`-t\`" "$KEEPALIVED" -t -f "$CONF" -l -n 2>"$WORK/ka.med"
+measure "vigil \`-t\` (release)" "$VIGIL" -t -f "$CONF" 2>"$WORK/vigil.med"
+read -r _ kwall kcpu <"$WORK/ka.med"
+read -r _ vwall vcpu <"$WORK/vigil.med"
+ratio=$(awk -v v="$vwall" -v k="$kwall" -v vc="$vcpu" -v kc="$kcpu" 'BEGIN { printf "wall %.2f, CPU %.2f", v / k, (kc > 0 ? vc / kc : 0) }')
 printf '\nvigil/keepalived median ratio: %s (target <= 1.00)\n' "$ratio"

@@ -183,7 +183,8 @@ struct Preprocessor {
 
         let tokens = Lexer.tokenize(text, file: file, line: line, columnBase: column)
         if tokens.isEmpty { return }
-        if tokens[0].kind == .word, !tokens[0].quoted, Lexer.includeKeywords.contains(tokens[0].text) {
+        if tokens[0].kind == .word, !tokens[0].quoted, tokens[0].text.utf8.first == UInt8(ascii: "i"),
+           Lexer.includeKeywords.contains(tokens[0].text) {
             processInclude(tokens, file: file)
             return
         }
@@ -384,6 +385,23 @@ enum Lexer {
                                     quoted: false, location: location))
                 i += 1
                 column += 1
+                continue
+            }
+            // Fast path: a plain word (no quotes) becomes a String straight from the line's bytes.
+            let wordStart = i
+            var plainEnd = i
+            var plainColumns = 0
+            while plainEnd < n {
+                let b = text[plainEnd]
+                if isSpace(b) || b == UInt8(ascii: "{") || b == UInt8(ascii: "}") || b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") { break }
+                if b & 0xC0 != 0x80 { plainColumns += 1 }
+                plainEnd += 1
+            }
+            if plainEnd == n || text[plainEnd] != UInt8(ascii: "\"") && text[plainEnd] != UInt8(ascii: "'") {
+                tokens.append(Token(kind: .word, text: String(decoding: text[wordStart..<plainEnd], as: UTF8.self), quoted: false,
+                                    location: location))
+                i = plainEnd
+                column += plainColumns
                 continue
             }
             var word: [UInt8] = []

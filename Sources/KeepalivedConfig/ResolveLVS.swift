@@ -372,7 +372,7 @@ extension Resolver {
         var virtualhost = vs.virtualhost
         var checkerNodes: [Node] = []
         for child in block {
-            if !CheckerKind.allCases.map(\.rawValue).contains(child.name) && child.name != "BFD_CHECK" { ctx.noBlock(child) }
+            if CheckerKind(rawValue: child.name) == nil && child.name != "BFD_CHECK" { ctx.noBlock(child) }
             if timingKeyword(child, into: &timing) { continue }
             switch child.name {
             case "weight":

@@ -555,7 +555,9 @@ extension Resolver {
         if !hasVRID {
             ctx.error(.missingRequired, "vrrp_instance `\(name.text)`: the virtual router id must be set (`virtual_router_id 1–255`)", at: node.location)
         }
-        if interfaceToken == nil {
+        if interfaceToken == nil, let fallback = global.otherSettings["default_interface"], !fallback.isEmpty {
+            v.interface = fallback
+        } else if interfaceToken == nil {
             ctx.error(.missingRequired, "vrrp_instance `\(name.text)` has no `interface`", at: node.location)
         } else if let t = interfaceToken, t.text == "lo" {
             ctx.error(.loopbackInterface, "vrrp_instance `\(name.text)` cannot run on the loopback interface `lo`", at: t.location)

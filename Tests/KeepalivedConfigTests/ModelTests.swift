@@ -215,6 +215,11 @@ import VigilSupport
         #expect(r.diagnostics[0].message.contains("weight -10 of tracked script `chk` is ignored"))
     }
 
+    @Test func defaultInterfaceStandsInForAMissingInterface() throws {
+        let r = parse("global_defs {\n default_interface bond1\n}\nvrrp_instance A {\n virtual_router_id 1\n}\n")
+        #expect(r.configuration?.vrrpInstances.first?.interface == "bond1")
+    }
+
     @Test func sameVRIDOnDifferentInterfacesIsFine() {
         let r = parse("vrrp_instance A {\n interface eth0\n virtual_router_id 1\n}\nvrrp_instance B {\n interface eth1\n virtual_router_id 1\n}\n")
         #expect(!r.hasErrors)
