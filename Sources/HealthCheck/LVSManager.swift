@@ -9,22 +9,29 @@ public typealias IPVSDiffer = @Sendable (_ desired: [ServiceEntry], _ actual: [S
 public struct ReconcileOptions: Sendable {
     /// Re-read the kernel and repair drift this often.
     public var interval: Duration
+    /// Shortest gap between two health-driven applies: health changes arriving closer together
+    /// are applied as one batch.
+    public var coalesce: Duration
     /// `lvs_flush`: flush the whole table once at start.
     public var flushOnStart: Bool
     /// On stop, remove the services Vigil manages (false with `-I` / `--dont-release-ipvs`).
     public var releaseOnStop: Bool
 
-    public init(interval: Duration = .seconds(5), flushOnStart: Bool = false, releaseOnStop: Bool = true) {
+    public init(interval: Duration = .seconds(5), coalesce: Duration = .milliseconds(100),
+                flushOnStart: Bool = false, releaseOnStop: Bool = true) {
         self.interval = interval
+        self.coalesce = coalesce
         self.flushOnStart = flushOnStart
         self.releaseOnStop = releaseOnStop
     }
 }
 
 /// Keeps the kernel's IPVS table equal to the desired one: checker events change the desired
-/// table (a pure function of the plan and checker states), and each reconcile reads the kernel
-/// back, diffs, and applies only the difference — so manual drift is repaired too. Services the
-/// configuration does not name are never touched.
+/// table (a pure function of the plan and checker states) and mark it dirty; one apply task turns
+/// the changes since the last apply into operations (diffing against the table Vigil last applied,
+/// without reading the kernel) at most every ``ReconcileOptions/coalesce``. The periodic drift
+/// repair reads the kernel back, diffs, and applies only the difference — so manual drift is
+/// repaired too. Services the configuration does not name are never touched.
 public actor LVSManager {
     public let plan: LVSPlan
     private let ipvs: any IPVSControlling
@@ -37,7 +44,18 @@ public actor LVSManager {
     private let subscribers: [Int: [(vs: Int, rs: Int, checker: Int)]]
     public let managed: Set<ServiceKey>
     private var reconciling = false
+    /// Another pass is wanted after the running one.
     private var again = false
+    /// The extra pass must read the kernel (a drift repair arrived during a health-driven pass).
+    private var againReads = false
+    /// Health changes not yet applied.
+    private var dirty = false
+    /// The managed part of the kernel table as of the last pass that applied cleanly; nil when
+    /// unknown (before start, after a failed operation), which makes the next pass read the kernel.
+    private var applied: [ServiceEntry]?
+    /// Wakes the apply task (``runApplyLoop()``) when health changes arrive.
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
     /// Number of reconciles that changed the kernel, and operations applied in total.
     public private(set) var repairs = 0
     public private(set) var operationsApplied = 0
@@ -62,6 +80,7 @@ public actor LVSManager {
         }
         self.subscribers = subs
         self.managed = Set(plan.virtualServers.map(\.service.key))
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The table Vigil wants now.
@@ -78,9 +97,17 @@ public actor LVSManager {
     }
 
     /// Feeds one probe event to every real server using that probe, runs the resulting scripts
-    /// (detached: they never block checkers) and reconciles.
+    /// (detached: they never block checkers) and applies the resulting change at once.
     public func handle(_ event: ProbeEvent) async {
-        guard let subs = subscribers[event.probe] else { return }
+        if record(event) { await applyPending() }
+    }
+
+    /// Feeds one probe event to every real server using that probe and runs the resulting
+    /// scripts; a change of the desired table is marked for the apply task (``runApplyLoop()``).
+    /// Returns whether the desired table changed.
+    @discardableResult
+    public func record(_ event: ProbeEvent) -> Bool {
+        guard let subs = subscribers[event.probe] else { return false }
         var changed = false
         for s in subs {
             let before = states[s.vs].desiredDestinations
@@ -89,7 +116,27 @@ public actor LVSManager {
             for a in actions { run(a, vs: s.vs) }
         }
         if changed {
-            do { try await reconcile(reason: "health change") } catch { logger.error("reconcile failed: \(error)") }
+            dirty = true
+            wake.yield()
+        }
+        return changed
+    }
+
+    /// Applies the health changes recorded so far, diffing against the last applied table (the
+    /// kernel is read only when that is unknown).
+    public func applyPending() async {
+        guard dirty else { return }
+        do { try await pass(readKernel: false, reason: "health change") } catch { logger.error("reconcile failed: \(error)") }
+    }
+
+    /// Applies recorded health changes until cancelled, at most once per ``ReconcileOptions/coalesce``.
+    public func runApplyLoop() async {
+        let clock = ContinuousClock()
+        for await _ in wakes {
+            if Task.isCancelled { return }
+            let started = clock.now
+            await applyPending()
+            do { try await Task.sleep(until: started.advanced(by: options.coalesce), clock: clock) } catch { return }
         }
     }
 
@@ -97,25 +144,49 @@ public actor LVSManager {
     /// Concurrent calls coalesce: one more pass runs after the current one.
     @discardableResult
     public func reconcile(reason: String) async throws -> [IPVSOperation] {
+        try await pass(readKernel: true, reason: reason)
+    }
+
+    /// One reconcile: diffs the desired table against the kernel (read back when `readKernel`,
+    /// or when the last applied table is unknown) or else against the last applied table.
+    private func pass(readKernel: Bool, reason: String) async throws -> [IPVSOperation] {
         if reconciling {
             again = true
+            if readKernel { againReads = true }
             return []
         }
         reconciling = true
         defer { reconciling = false }
         var appliedAll: [IPVSOperation] = []
+        var read = readKernel
         repeat {
             again = false
-            let actual = try await ipvs.table()
-            // Re-read state after the await: events may have changed it.
-            let ops = differ(desired, actual, managed)
-            if !ops.isEmpty {
-                let applied = await applyTolerant(ops)
-                appliedAll += applied
-                repairs += 1
-                operationsApplied += applied.count
-                logOperations(applied, reason: reason)
+            let actual: [ServiceEntry]
+            let readNow = read || againReads
+            read = false
+            againReads = false
+            if readNow || applied == nil {
+                applied = nil
+                actual = try await ipvs.table()
+            } else {
+                actual = applied!
             }
+            // Re-read state after the await: events may have changed it.
+            dirty = false
+            let want = desired
+            let ops = differ(want, actual, managed)
+            if ops.isEmpty {
+                applied = want
+            } else {
+                let done = await applyTolerant(ops)
+                // A failed operation leaves the kernel unknown: the next pass reads it.
+                applied = done.count == ops.count ? want : nil
+                appliedAll += done
+                repairs += 1
+                operationsApplied += done.count
+                logOperations(done, reason: reason)
+            }
+            if dirty { again = true }
         } while again
         return appliedAll
     }

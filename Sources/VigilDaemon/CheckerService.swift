@@ -42,8 +42,9 @@ public struct CheckerService: ServiceLifecycle.Service {
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await pool.run() }
             tasks.addTask {
-                for await event in pool.events { await manager.handle(event) }
+                for await event in pool.events { await manager.record(event) }
             }
+            tasks.addTask { await manager.runApplyLoop() }
             tasks.addTask { await manager.runReconcileLoop() }
             try? await gracefulShutdown()
             tasks.cancelAll()
