@@ -139,20 +139,45 @@ func describe(_ error: any Error) -> String {
     return "\(error)"
 }
 
+/// A probe's target and local addresses, resolved once when the checker is built rather than
+/// on every check.
+struct ProbeEndpoint: Sendable {
+    let target: Result<NIOCore.SocketAddress, CheckFailure>
+    let local: NIOCore.SocketAddress?
+
+    init(_ settings: ConnectionSettings) {
+        do {
+            target = .success(try NIOCore.SocketAddress(ipAddress: settings.address.description, port: Int(settings.port)))
+        } catch {
+            target = .failure(CheckFailure(message: "bad target \(settings.target): \(error)"))
+        }
+        if settings.bindAddress != nil || settings.bindPort != 0 {
+            let host = settings.bindAddress?.description ?? (settings.address.family == .inet ? "0.0.0.0" : "::")
+            local = try? NIOCore.SocketAddress(ipAddress: host, port: Int(settings.bindPort))
+        } else {
+            local = nil
+        }
+    }
+}
+
+/// Why an endpoint could not be resolved.
+struct CheckFailure: Error, Sendable {
+    let message: String
+}
+
 /// Opens a TCP connection (optionally TLS) and runs a conversation, the whole of it bounded by
 /// `settings.timeout` — a server that accepts and then trickles its answer fails (keepalived #1822).
 func runExchange<C: Conversation>(
-    group: any EventLoopGroup, settings: ConnectionSettings, tls: NIOSSLContext?, serverName: String?,
+    group: any EventLoopGroup, settings: ConnectionSettings, endpoint: ProbeEndpoint, tls: NIOSSLContext?, serverName: String?,
     _ makeConversation: @escaping @Sendable () -> C
 ) async -> CheckResult {
+    let target: NIOCore.SocketAddress
+    switch endpoint.target {
+    case .success(let t): target = t
+    case .failure(let f): return .failure(f.message)
+    }
     let loop = group.next()
     let completion = ExchangeCompletion(loop: loop)
-    let target: NIOCore.SocketAddress
-    do {
-        target = try NIOCore.SocketAddress(ipAddress: settings.address.description, port: Int(settings.port))
-    } catch {
-        return .failure("bad target \(settings.target): \(error)")
-    }
     let timeoutNanos = max(1, settings.timeout.nanoseconds)
     var bootstrap = ClientBootstrap(group: loop)
         .connectTimeout(.nanoseconds(timeoutNanos))
@@ -166,11 +191,8 @@ func runExchange<C: Conversation>(
                 try channel.pipeline.syncOperations.addHandler(ExchangeHandler(makeConversation(), completion: completion))
             }
         }
-    if settings.bindAddress != nil || settings.bindPort != 0 {
-        let host = settings.bindAddress?.description ?? (settings.address.family == .inet ? "0.0.0.0" : "::")
-        if let local = try? NIOCore.SocketAddress(ipAddress: host, port: Int(settings.bindPort)) {
-            bootstrap = bootstrap.bind(to: local)
-        }
+    if let local = endpoint.local {
+        bootstrap = bootstrap.bind(to: local)
     }
     let connect = bootstrap.connect(to: target)
     let deadline = loop.scheduleTask(in: .nanoseconds(timeoutNanos)) {

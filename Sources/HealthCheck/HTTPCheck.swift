@@ -10,17 +10,22 @@ public struct HTTPChecker: HealthChecker {
     public let settings: HTTPCheckSettings
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
+    let endpoint: ProbeEndpoint
+    /// The request of each of `settings.urls`, built once.
+    let requests: [[UInt8]]
 
     /// Throws when SSL_GET verification material (CA file) cannot be loaded.
     public init(settings: HTTPCheckSettings, group: any EventLoopGroup) throws {
         self.settings = settings
         self.group = group
+        self.endpoint = ProbeEndpoint(settings.connection)
+        self.requests = settings.urls.map { Self.request(for: $0, settings: settings) }
         self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
     }
 
     public func check() async -> CheckResult {
-        for url in settings.urls {
-            let result = await fetch(url).result
+        for (url, request) in zip(settings.urls, requests) {
+            let result = await fetch(url, request: request).result
             if case .failure(let why) = result {
                 return .failure("\(settings.tls == nil ? "HTTP" : "HTTPS") \(url.path): \(why)")
             }
@@ -30,12 +35,20 @@ public struct HTTPChecker: HealthChecker {
 
     /// Fetches one url and judges it; also returns the status and body digest (for genhash).
     public func fetch(_ url: URLCheck) async -> (result: CheckResult, status: Int?, md5: String?) {
-        let host = url.virtualHost ?? settings.virtualHost
-        let hostHeader = host ?? settings.connection.target.description
-        let request = Array(("GET \(url.path) HTTP/\(settings.version.rawValue)\r\n"
+        await fetch(url, request: Self.request(for: url, settings: settings))
+    }
+
+    /// The GET request for one url.
+    static func request(for url: URLCheck, settings: HTTPCheckSettings) -> [UInt8] {
+        let hostHeader = url.virtualHost ?? settings.virtualHost ?? settings.connection.target.description
+        return Array(("GET \(url.path) HTTP/\(settings.version.rawValue)\r\n"
             + "User-Agent: Vigil/HealthCheck\r\n"
             + "Host: \(hostHeader)\r\n"
             + "Connection: close\r\n\r\n").utf8)
+    }
+
+    private func fetch(_ url: URLCheck, request: [UInt8]) async -> (result: CheckResult, status: Int?, md5: String?) {
+        let host = url.virtualHost ?? settings.virtualHost
         let box = HTTPResponseBox()
         let maxBody = settings.maxBodyBytes
         let needBody = url.digest != nil
@@ -43,7 +56,7 @@ public struct HTTPChecker: HealthChecker {
             if let v = t.verification { return v.expectedName ?? host }
             return t.enableSNI ? host : nil
         }
-        let result = await runExchange(group: group, settings: settings.connection, tls: tls, serverName: serverName) {
+        let result = await runExchange(group: group, settings: settings.connection, endpoint: endpoint, tls: tls, serverName: serverName) {
             HTTPExchange(request: request, maxBody: maxBody, needBody: needBody) { status, body, complete in
                 let md5 = complete ? hexMD5(body) : nil
                 box.status = status

@@ -126,7 +126,7 @@ public actor LVSManager {
     /// kernel is read only when that is unknown).
     public func applyPending() async {
         guard dirty else { return }
-        do { try await pass(readKernel: false, reason: "health change") } catch { logger.error("reconcile failed: \(error)") }
+        do { _ = try await pass(readKernel: false, reason: "health change") } catch { logger.error("reconcile failed: \(error)") }
     }
 
     /// Applies recorded health changes until cancelled, at most once per ``ReconcileOptions/coalesce``.
@@ -184,7 +184,7 @@ public actor LVSManager {
                 appliedAll += done
                 repairs += 1
                 operationsApplied += done.count
-                logOperations(done, reason: reason)
+                logOperations(done, reason: readNow || !readKernel ? reason : "health change")
             }
             if dirty { again = true }
         } while again

@@ -5,15 +5,17 @@ import VigilSupport
 public struct SMTPChecker: HealthChecker {
     public let settings: SMTPCheckSettings
     let group: any EventLoopGroup
+    let endpoint: ProbeEndpoint
 
     public init(settings: SMTPCheckSettings, group: any EventLoopGroup) {
         self.settings = settings
         self.group = group
+        self.endpoint = ProbeEndpoint(settings.connection)
     }
 
     public func check() async -> CheckResult {
         let helo = settings.heloName
-        return await runExchange(group: group, settings: settings.connection, tls: nil, serverName: nil) {
+        return await runExchange(group: group, settings: settings.connection, endpoint: endpoint, tls: nil, serverName: nil) {
             SMTPExchange(heloName: helo)
         }
     }

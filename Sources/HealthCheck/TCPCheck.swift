@@ -5,14 +5,16 @@ import VigilSupport
 public struct TCPChecker: HealthChecker {
     public let settings: ConnectionSettings
     let group: any EventLoopGroup
+    let endpoint: ProbeEndpoint
 
     public init(settings: ConnectionSettings, group: any EventLoopGroup) {
         self.settings = settings
         self.group = group
+        self.endpoint = ProbeEndpoint(settings)
     }
 
     public func check() async -> CheckResult {
-        await runExchange(group: group, settings: settings, tls: nil, serverName: nil) { ConnectOnly() }
+        await runExchange(group: group, settings: settings, endpoint: endpoint, tls: nil, serverName: nil) { ConnectOnly() }
     }
 }
 
