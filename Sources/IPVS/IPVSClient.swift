@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import VigilSupport
 
@@ -9,8 +10,13 @@ import VigilSupport
 ///
 /// ``apply(_:)`` is the one write path. It pipelines: it writes a batch of requests in one
 /// datagram, each asking for an acknowledgement, then reads the acknowledgements.
+///
+/// The async methods run their blocking socket calls on the client's own serial queue, never on
+/// the Swift cooperative pool, so a long table dump cannot hold up other tasks (health probes).
 public final class IPVSClient: IPVSControlling {
     private let connection: Mutex<any NetlinkTransport>
+    /// Where the blocking netlink calls of the async methods run.
+    private let queue = DispatchQueue(label: "vigil.ipvs.netlink")
     /// Most requests in flight at once during ``apply(_:)``.
     public let pipelineDepth: Int
 
@@ -39,36 +45,36 @@ public final class IPVSClient: IPVSControlling {
     // MARK: Reading
 
     public func info() async throws -> IPVSInfo {
-        try readInfo()
+        try await offload { try self.readInfo() }
     }
 
     public func table() async throws -> [ServiceEntry] {
-        try readTable()
+        try await offload { try self.readTable() }
     }
 
     public func entry(for key: ServiceKey) async throws -> ServiceEntry {
-        try readEntry(key)
+        try await offload { try self.readEntry(key) }
     }
 
     /// All services without their destinations (one dump).
     public func services() async throws -> [Service] {
-        try connection.withLock { c throws(IPVSError) in try Self.dumpServices(c) }
+        try await offload { try self.connection.withLock { c throws(IPVSError) in try Self.dumpServices(c) } }
     }
 
     /// The destinations of one service; empty when the service does not exist.
     public func destinations(of key: ServiceKey) async throws -> [Destination] {
-        try connection.withLock { c throws(IPVSError) in try Self.dumpDestinations(c, key) }
+        try await offload { try self.connection.withLock { c throws(IPVSError) in try Self.dumpDestinations(c, key) } }
     }
 
     public func timeouts() async throws -> Timeouts {
-        try connection.withLock { c throws(IPVSError) -> Timeouts in
+        try await offload { try self.connection.withLock { c throws(IPVSError) -> Timeouts in
             let a = try Self.get(c, command: IPVSWire.Command.getConfig, service: nil, what: "read timeouts", context: "timeouts")
             do throws(NetlinkDecodeError) { return try IPVSCodec.decodeTimeouts(a) } catch { throw .malformed(error, context: "timeouts") }
-        }
+        } }
     }
 
     public func daemons() async throws -> [SyncDaemon] {
-        try connection.withLock { c throws(IPVSError) -> [SyncDaemon] in
+        try await offload { try self.connection.withLock { c throws(IPVSError) -> [SyncDaemon] in
             var result: [SyncDaemon] = []
             try Self.dump(c, command: IPVSWire.Command.getDaemon, service: nil, what: "list sync daemons", context: "sync daemons") { a throws(NetlinkDecodeError) in
                 if let d = try a.nested(IPVSWire.CommandAttribute.daemon) {
@@ -76,30 +82,37 @@ public final class IPVSClient: IPVSControlling {
                 }
             }
             return result
-        }
+        } }
     }
 
     // MARK: Writing
 
     @discardableResult
     public func apply(_ operations: [IPVSOperation]) async throws -> Int {
-        try applyNow(operations)
+        try await offload { try self.applyNow(operations) }
     }
 
     /// Deletes every service and destination.
-    public func flush() async throws { try applyNow([.flush]) }
+    public func flush() async throws { try await offload { _ = try self.applyNow([.flush]) } }
 
     /// Zeroes the counters of one service, or of all services when `key` is nil.
-    public func zero(_ key: ServiceKey? = nil) async throws { try applyNow([.zero(key)]) }
+    public func zero(_ key: ServiceKey? = nil) async throws { try await offload { _ = try self.applyNow([.zero(key)]) } }
 
     /// Sets connection timeouts; zero fields are left unchanged.
-    public func setTimeouts(_ timeouts: Timeouts) async throws { try applyNow([.setTimeouts(timeouts)]) }
+    public func setTimeouts(_ timeouts: Timeouts) async throws { try await offload { _ = try self.applyNow([.setTimeouts(timeouts)]) } }
 
     /// Starts a connection-synchronisation daemon.
-    public func startDaemon(_ daemon: SyncDaemon) async throws { try applyNow([.startDaemon(daemon)]) }
+    public func startDaemon(_ daemon: SyncDaemon) async throws { try await offload { _ = try self.applyNow([.startDaemon(daemon)]) } }
 
     /// Stops the connection-synchronisation daemon of the given role.
-    public func stopDaemon(_ role: SyncDaemonRole) async throws { try applyNow([.stopDaemon(role)]) }
+    public func stopDaemon(_ role: SyncDaemonRole) async throws { try await offload { _ = try self.applyNow([.stopDaemon(role)]) } }
+
+    /// Runs `body` on ``queue`` and resumes the caller with its result.
+    private func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            queue.async { c.resume(with: Result { try body() }) }
+        }
+    }
 
     // MARK: Synchronous core (runs under the lock; never awaits)
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# make bench-checkers: 2,000 loopback TCP listeners checked with TCP_CHECK and 500 HTTP listeners
+# checked with HTTP_GET at delay_loop 1 s, by Debian's `keepalived -C` and by release-built
+# `vigil -C`, one after the other in the same lab-VM boot (both program IPVS). Every figure is
+# measured the same way for both: checks counted and timed at the listeners (accepted
+# connections), CPU and RSS read from /proc for the tool's whole process tree.
+#
+#   NTCP=2000 NHTTP=500 WARM=20 MEASURE=30 bash Scripts/bench/checkers.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+NTCP=${NTCP:-2000}
+NHTTP=${NHTTP:-500}
+WARM=${WARM:-60}
+MEASURE=${MEASURE:-30}
+BASE=${BASE:-20000}
+dir=/tmp/vigil-bench-checkers
+# Release build folder (kept apart from the debug .build).
+SCRATCH=${SCRATCH:-.build-release}
+export NTCP NHTTP WARM MEASURE BASE SCRATCH
+
+if [ "${VIGIL_BENCH_INNER:-}" != 1 ]; then
+  mkdir -p "$dir"
+  swift build -c release --product vigil --scratch-path "$SCRATCH" >&2
+  gcc -O2 -Wall -o "$dir/listener" Scripts/bench/checkers_listener.c
+  python3 - "$dir/bench.conf" <<'PY'
+import os, sys
+ntcp, nhttp, base = int(os.environ["NTCP"]), int(os.environ["NHTTP"]), int(os.environ["BASE"])
+per_vs = 100
+out = ["global_defs {\n    router_id bench\n}\n"]
+ports = [(base + i, "tcp") for i in range(ntcp)] + [(base + ntcp + i, "http") for i in range(nhttp)]
+for v in range(0, len(ports), per_vs):
+    vip = f"192.0.2.{v // per_vs + 1}"
+    out.append(f"virtual_server {vip} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n")
+    for port, kind in ports[v:v + per_vs]:
+        out.append(f"    real_server 127.0.0.1 {port} {{\n        weight 1\n")
+        if kind == "tcp":
+            out.append("        TCP_CHECK {\n            connect_timeout 3\n        }\n")
+        else:
+            out.append("        HTTP_GET {\n            url {\n              path /\n              status_code 200\n            }\n            connect_timeout 3\n        }\n")
+        out.append("    }\n")
+    out.append("}\n")
+open(sys.argv[1], "w").write("".join(out))
+PY
+  VM_MEM=${VM_MEM:-4G} VM_TIMEOUT=${VM_TIMEOUT:-1200} Scripts/vm/run.sh "VIGIL_BENCH_INNER=1 SCRATCH=$SCRATCH NTCP=$NTCP NHTTP=$NHTTP WARM=$WARM MEASURE=$MEASURE BASE=$BASE bash Scripts/bench/checkers.sh"
+  exit $?
+fi
+
+# ---- inside the lab VM ----
+ulimit -n 65536
+mono() { python3 -c 'import time; print(f"{time.monotonic():.6f}")'; }
+# CPU seconds (utime+stime) and RSS KiB of a process and all its descendants.
+tree_usage() {
+  python3 - "$1" <<'PY'
+import os, sys
+root = int(sys.argv[1]); tck = os.sysconf("SC_CLK_TCK")
+procs = {}
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try:
+            s = open(f"/proc/{p}/stat").read(); f = s[s.rindex(")") + 2:].split()
+            rss = 0
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"): rss = int(line.split()[1])
+            procs[int(p)] = (int(f[1]), (int(f[11]) + int(f[12])) / tck, rss)
+        except (OSError, ValueError, IndexError):
+            pass
+tree, grew = {root}, True
+while grew:
+    grew = False
+    for pid, (ppid, _, _) in procs.items():
+        if ppid in tree and pid not in tree: tree.add(pid); grew = True
+print(f"{sum(procs[p][1] for p in tree if p in procs):.2f} {sum(procs[p][2] for p in tree if p in procs)}")
+PY
+}
+
+phase() {
+  local name=$1; shift
+  ipvsadm -C
+  "$dir/listener" "$BASE" "$NTCP" "$NHTTP" "$dir/$name.events" 2>/dev/null &
+  local lpid=$!
+  sleep 1
+  "$@" > "$dir/$name.log" 2>&1 &
+  local pid=$!
+  sleep "$WARM"
+  local u0 t0 u1 t1 dests
+  u0=$(tree_usage "$pid"); t0=$(mono)
+  sleep "$MEASURE"
+  u1=$(tree_usage "$pid"); t1=$(mono)
+  dests=$(ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true)
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  kill -TERM "$lpid"; wait "$lpid" 2>/dev/null || true
+  echo "$name $t0 $t1 ${u0% *} ${u1% *} ${u1#* } $dests" >> "$dir/phases"
+  ipvsadm -C
+}
+
+rm -f "$dir/phases"
+phase keepalived keepalived -C -n -l -f "$dir/bench.conf" -p "$dir/k.pid" -c "$dir/kc.pid" -r "$dir/kr.pid"
+phase vigil "$SCRATCH/release/vigil" -C -n -l -f "$dir/bench.conf"
+
+python3 - "$dir" <<'PY'
+import sys, collections
+d = sys.argv[1]
+rows = []
+for line in open(f"{d}/phases"):
+    name, t0, t1, u0, u1, rss, dests = line.split()
+    t0, t1, u0, u1 = float(t0), float(t1), float(u0), float(u1)
+    per_port = collections.defaultdict(list)
+    n = 0
+    for ev in open(f"{d}/{name}.events"):
+        port, t = ev.split(); t = float(t)
+        if t0 <= t <= t1:
+            per_port[int(port)].append(t); n += 1
+    late = []
+    for ts in per_port.values():
+        ts.sort()
+        late += [b - a - 1.0 for a, b in zip(ts, ts[1:])]
+    late.sort()
+    q = lambda p: late[min(len(late) - 1, int(p * (len(late) - 1) + 0.999))] * 1000 if late else float("nan")
+    cps = n / (t1 - t0)
+    cpu = (u1 - u0) / n * 1000 if n else float("nan")
+    rows.append((name, cps, cpu, q(0.5), q(0.99), int(rss) / 1024, len(per_port), int(dests)))
+print(f"checkers bench: {__import__('os').environ['NTCP']} TCP_CHECK + {__import__('os').environ['NHTTP']} HTTP_GET on loopback, delay_loop 1 s, "
+      f"{__import__('os').environ['MEASURE']} s measured after {__import__('os').environ['WARM']} s warm-up, lab VM (2 vCPU, TCG)")
+print(f"{'tool':<12}{'checks/s':>10}{'CPU s/1000':>12}{'p50 late ms':>13}{'p99 late ms':>13}{'RSS MiB':>9}{'ports seen':>12}{'IPVS dests':>12}")
+for r in rows:
+    print(f"{r[0]:<12}{r[1]:>10.0f}{r[2]:>12.3f}{r[3]:>13.1f}{r[4]:>13.1f}{r[5]:>9.1f}{r[6]:>12}{r[7]:>12}")
+print("lateness = interval between consecutive checks of one listener minus delay_loop (1 s)")
+PY

@@ -1,0 +1,232 @@
+import Crypto
+import NIOCore
+import NIOSSL
+import VigilSupport
+
+/// HTTP_GET (and, with `tls`, SSL_GET): every `url` block must answer with an accepted status
+/// and, when set, a body whose MD5 equals `digest`. Each url's whole exchange is bounded by
+/// connect_timeout.
+public struct HTTPChecker: HealthChecker {
+    public let settings: HTTPCheckSettings
+    let group: any EventLoopGroup
+    let tls: NIOSSLContext?
+    let endpoint: ProbeEndpoint
+    /// The request of each of `settings.urls`, built once.
+    let requests: [[UInt8]]
+
+    /// Throws when SSL_GET verification material (CA file) cannot be loaded.
+    public init(settings: HTTPCheckSettings, group: any EventLoopGroup) throws {
+        self.settings = settings
+        self.group = group
+        self.endpoint = ProbeEndpoint(settings.connection)
+        self.requests = settings.urls.map { Self.request(for: $0, settings: settings) }
+        self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
+    }
+
+    public func check() async -> CheckResult {
+        for (url, request) in zip(settings.urls, requests) {
+            let result = await fetch(url, request: request).result
+            if case .failure(let why) = result {
+                return .failure("\(settings.tls == nil ? "HTTP" : "HTTPS") \(url.path): \(why)")
+            }
+        }
+        return .success(weight: nil)
+    }
+
+    /// Fetches one url and judges it; also returns the status and body digest (for genhash).
+    public func fetch(_ url: URLCheck) async -> (result: CheckResult, status: Int?, md5: String?) {
+        await fetch(url, request: Self.request(for: url, settings: settings))
+    }
+
+    /// The GET request for one url.
+    static func request(for url: URLCheck, settings: HTTPCheckSettings) -> [UInt8] {
+        let hostHeader = url.virtualHost ?? settings.virtualHost ?? settings.connection.target.description
+        return Array(("GET \(url.path) HTTP/\(settings.version.rawValue)\r\n"
+            + "User-Agent: Vigil/HealthCheck\r\n"
+            + "Host: \(hostHeader)\r\n"
+            + "Connection: close\r\n\r\n").utf8)
+    }
+
+    private func fetch(_ url: URLCheck, request: [UInt8]) async -> (result: CheckResult, status: Int?, md5: String?) {
+        let host = url.virtualHost ?? settings.virtualHost
+        let box = HTTPResponseBox()
+        let maxBody = settings.maxBodyBytes
+        let needBody = url.digest != nil
+        let serverName: String? = settings.tls.flatMap { t in
+            if let v = t.verification { return v.expectedName ?? host }
+            return t.enableSNI ? host : nil
+        }
+        let result = await runExchange(group: group, settings: settings.connection, endpoint: endpoint, tls: tls, serverName: serverName) {
+            HTTPExchange(request: request, maxBody: maxBody, needBody: needBody) { status, body, complete in
+                let md5 = complete ? hexMD5(body) : nil
+                box.status = status
+                box.md5 = md5
+                guard url.statusCodes.contains(status) else { return .failure("status \(status) not accepted") }
+                if let want = url.digest {
+                    guard let md5 else { return .failure("body larger than \(maxBody) bytes; digest not checked") }
+                    guard md5 == want else { return .failure("digest \(md5) differs from \(want)") }
+                }
+                return .success(weight: nil)
+            }
+        }
+        return (result, box.status, box.md5)
+    }
+}
+
+/// Lowercase hex MD5 of bytes, as keepalived's `digest` and genhash print it.
+public func hexMD5(_ bytes: some Sequence<UInt8>) -> String {
+    Insecure.MD5.hash(data: Array(bytes)).map { byte in
+        let s = String(byte, radix: 16)
+        return byte < 16 ? "0" + s : s
+    }.joined()
+}
+
+/// What a fetch saw; written on the channel's event loop, read after the probe completes.
+final class HTTPResponseBox: @unchecked Sendable {
+    var status: Int?
+    var md5: String?
+}
+
+/// An HTTP/1.x client exchange: one request, one response (Content-Length, chunked, or until close).
+struct HTTPExchange: Conversation {
+    let request: [UInt8]
+    let maxBody: Int
+    let needBody: Bool
+    /// Judges (status, body, body complete within bound).
+    let judge: (Int, [UInt8], Bool) -> CheckResult
+
+    init(request: [UInt8], maxBody: Int, needBody: Bool, judge: @escaping (Int, [UInt8], Bool) -> CheckResult) {
+        self.request = request
+        self.maxBody = maxBody
+        self.needBody = needBody
+        self.judge = judge
+    }
+
+    /// Head size bound (status line and headers).
+    static let maxHead = 64 * 1024
+
+    var maxBuffered: Int { Int.max }
+
+    mutating func opening() -> [UInt8]? { request }
+
+    mutating func received(_ buffer: inout ByteBuffer) -> ConversationStep {
+        let bytes = buffer.readableBytesView
+        switch HTTPResponseParser.parse(bytes) {
+        case .invalid(let why):
+            return .finished(.failure(why))
+        case .incompleteHead:
+            return bytes.count > Self.maxHead ? .finished(.failure("response head larger than \(Self.maxHead) bytes")) : .needMore
+        case .incompleteBody(let status, let bodySoFar):
+            if bodySoFar > maxBody {
+                return .finished(judge(status, [], false))
+            }
+            return .needMore
+        case .complete(let status, let body):
+            return .finished(judge(status, body, true))
+        }
+    }
+
+    mutating func closed(_ buffer: inout ByteBuffer) -> CheckResult {
+        let bytes = buffer.readableBytesView
+        switch HTTPResponseParser.parse(bytes, closed: true) {
+        case .complete(let status, let body):
+            return judge(status, body, true)
+        case .invalid(let why):
+            return .failure(why)
+        case .incompleteHead:
+            return .failure(bytes.isEmpty ? "connection closed without a response" : "connection closed inside the response head")
+        case .incompleteBody(_, let n):
+            return .failure("connection closed after \(n) bytes of the body")
+        }
+    }
+}
+
+/// Incremental HTTP/1.x response framing (RFC 9112 §6).
+enum HTTPResponseParser {
+    enum Outcome: Equatable {
+        case incompleteHead
+        case incompleteBody(status: Int, bodyBytes: Int)
+        case complete(status: Int, body: [UInt8])
+        case invalid(String)
+    }
+
+    static func parse<B: RandomAccessCollection<UInt8>>(_ bytes: B, closed: Bool = false) -> Outcome where B.Index == Int {
+        guard let headEnd = find([13, 10, 13, 10], in: bytes, from: bytes.startIndex) else { return .incompleteHead }
+        let head = String(decoding: bytes[bytes.startIndex..<headEnd], as: UTF8.self)
+        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
+        guard !lines.isEmpty else { return .invalid("empty response") }
+        let statusLine = lines.removeFirst()
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...999).contains(status) else {
+            return .invalid("not an HTTP response: \(statusLine.prefix(60))")
+        }
+        var contentLength: Int?
+        var chunked = false
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
+            if name == "content-length" {
+                guard let n = Int(value), n >= 0 else { return .invalid("bad Content-Length: \(value)") }
+                contentLength = n
+            } else if name == "transfer-encoding", value.lowercased().contains("chunked") {
+                chunked = true
+            }
+        }
+        let bodyStart = headEnd + 4
+        let available = bytes.endIndex - bodyStart
+        if status == 204 || status == 304 || (100...199).contains(status) {
+            return .complete(status: status, body: [])
+        }
+        if chunked {
+            return decodeChunked(bytes, from: bodyStart, status: status)
+        }
+        if let contentLength {
+            if available >= contentLength {
+                return .complete(status: status, body: Array(bytes[bodyStart..<(bodyStart + contentLength)]))
+            }
+            return .incompleteBody(status: status, bodyBytes: available)
+        }
+        return closed ? .complete(status: status, body: Array(bytes[bodyStart...])) : .incompleteBody(status: status, bodyBytes: available)
+    }
+
+    private static func decodeChunked<B: RandomAccessCollection<UInt8>>(_ bytes: B, from start: Int, status: Int) -> Outcome where B.Index == Int {
+        var body: [UInt8] = []
+        var i = start
+        while true {
+            guard let lineEnd = find([13, 10], in: bytes, from: i) else { return .incompleteBody(status: status, bodyBytes: body.count) }
+            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first.map(String.init) ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: " \t"), radix: 16), size >= 0 else {
+                return .invalid("bad chunk size: \(sizeText.prefix(20))")
+            }
+            if size == 0 { return .complete(status: status, body: body) }
+            let dataStart = lineEnd + 2
+            guard bytes.endIndex - dataStart >= size + 2 else { return .incompleteBody(status: status, bodyBytes: body.count + max(0, bytes.endIndex - dataStart)) }
+            body.append(contentsOf: bytes[dataStart..<(dataStart + size)])
+            i = dataStart + size + 2
+        }
+    }
+
+    static func find<B: RandomAccessCollection<UInt8>>(_ needle: [UInt8], in bytes: B, from: Int) -> Int? where B.Index == Int {
+        guard bytes.endIndex - from >= needle.count else { return nil }
+        var i = from
+        while i <= bytes.endIndex - needle.count {
+            if bytes[i] == needle[0] {
+                var match = true
+                for k in 1..<needle.count where bytes[i + k] != needle[k] { match = false; break }
+                if match { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,208 @@
+import IPVS
+import KeepalivedConfig
+import VigilSupport
+
+/// The checker half's reading of a configuration: virtual servers with their real servers and
+/// checks, in the shapes the runtime uses. A pure function of the configuration.
+public struct LVSPlan: Sendable, Hashable {
+    public var virtualServers: [VirtualServerSpec]
+    /// `lvs_flush`: flush the whole IPVS table at start-up.
+    public var flushOnStart: Bool
+    /// Things configured that this half does not act on (each names where), for the log.
+    public var notes: [String]
+    /// `script_user USER [GROUP]` for notify and quorum scripts; nil runs them as Vigil's user.
+    public var scriptUser: String?
+    public var scriptGroup: String?
+
+    public init(virtualServers: [VirtualServerSpec], flushOnStart: Bool = false, notes: [String] = [],
+                scriptUser: String? = nil, scriptGroup: String? = nil) {
+        self.virtualServers = virtualServers
+        self.flushOnStart = flushOnStart
+        self.notes = notes
+        self.scriptUser = scriptUser
+        self.scriptGroup = scriptGroup
+    }
+
+    /// Every check of every real server (duplicates included; the pool runs each once).
+    public var allChecks: [CheckSpec] { virtualServers.flatMap { $0.realServers.flatMap(\.checks) } }
+
+    public init(configuration config: KeepalivedConfiguration, hostName: String? = nil) {
+        var specs: [VirtualServerSpec] = []
+        var notes: [String] = []
+        for vs in config.virtualServers {
+            let keys: [ServiceKey]
+            switch vs.address {
+            case .socket(let sa):
+                keys = [.address(IPVSProtocol(vs.protocol), sa.address, sa.port)]
+            case .firewallMark(let m):
+                keys = [.firewallMark(m, vs.family)]
+            case .group(let name):
+                guard let group = config.virtualServerGroup(named: name) else {
+                    notes.append("virtual_server group \(name): no such virtual_server_group; skipped")
+                    continue
+                }
+                keys = group.entries.flatMap { e -> [ServiceKey] in
+                    switch e {
+                    case .address(let sa): return [.address(IPVSProtocol(vs.protocol), sa.address, sa.port)]
+                    case .firewallMark(let m): return [.firewallMark(m, vs.family)]
+                    case .range(let first, let last, let port):
+                        var out: [ServiceKey] = []
+                        var a = first
+                        while a <= last, out.count < 65_536 {
+                            out.append(.address(IPVSProtocol(vs.protocol), a, port))
+                            guard let n = a.adding(1) else { break }
+                            a = n
+                        }
+                        return out
+                    }
+                }
+            }
+            let realServers = vs.realServers.map { rs -> RealServerSpec in
+                var checks: [CheckSpec] = []
+                for checker in rs.checkers {
+                    let made = Self.checks(for: checker, realServer: rs, virtualServer: vs, global: config.global, hostName: hostName)
+                    if made.isEmpty {
+                        notes.append("real_server \(rs.address): \(checker.kind.rawValue) is not run by Vigil yet; the server's other checkers decide")
+                    }
+                    checks += made
+                }
+                return RealServerSpec(
+                    destination: Destination(address: rs.address.address, port: rs.address.port,
+                                             forwarding: IPVS.ForwardingMethod(rs.forwardingMethod),
+                                             weight: UInt32(clamping: max(0, rs.weight)),
+                                             upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold),
+                    checks: checks, inhibitOnFailure: rs.inhibitOnFailure,
+                    notifyUp: rs.notifyUp.map(splitCommand), notifyDown: rs.notifyDown.map(splitCommand))
+            }
+            let sorry = vs.sorryServer.map {
+                Destination(address: $0.address.address, port: $0.address.port, forwarding: IPVS.ForwardingMethod($0.forwardingMethod), weight: 1)
+            }
+            for key in keys {
+                specs.append(VirtualServerSpec(
+                    service: Self.service(key, vs), realServers: realServers.map { Self.adjustPort($0, for: key) },
+                    sorryServer: sorry, sorryServerInhibit: vs.sorryServer?.inhibit ?? false,
+                    quorum: vs.quorum, hysteresis: vs.hysteresis,
+                    quorumUp: vs.quorumUp.map(splitCommand), quorumDown: vs.quorumDown.map(splitCommand)))
+            }
+        }
+        self.init(virtualServers: specs, flushOnStart: config.global.lvsFlush, notes: notes,
+                  scriptUser: config.global.scriptUser, scriptGroup: config.global.scriptGroup)
+    }
+
+    /// Real servers of a group range keep their own port; nothing to adjust beyond identity today.
+    static func adjustPort(_ rs: RealServerSpec, for key: ServiceKey) -> RealServerSpec { rs }
+
+    static func service(_ key: ServiceKey, _ vs: VirtualServer) -> Service {
+        var flags: ServiceFlags = []
+        if vs.persistenceTimeout != nil { flags.insert(.persistent) }
+        if vs.onePacketScheduling { flags.insert(.onePacket) }
+        if vs.schedulerFlags.flag1 { flags.insert(.sched1) }
+        if vs.schedulerFlags.flag2 { flags.insert(.sched2) }
+        if vs.schedulerFlags.flag3 { flags.insert(.sched3) }
+        var netmask: UInt32? = nil
+        if let g = vs.persistenceGranularity {
+            switch g {
+            case .v4(let m): netmask = m
+            case .v6(let hi, let lo): netmask = UInt32(hi.nonzeroBitCount + lo.nonzeroBitCount)
+            }
+        }
+        return Service(key: key, scheduler: vs.scheduler, flags: flags, timeout: vs.persistenceTimeout ?? 0,
+                       netmask: netmask, persistenceEngine: vs.persistenceEngine)
+    }
+
+    static func timing(_ t: CheckerTiming) -> CheckTiming {
+        CheckTiming(delayLoop: .seconds(t.delayLoop), retry: max(0, t.retry), delayBeforeRetry: .seconds(t.delayBeforeRetry),
+                    warmup: .seconds(t.warmup), alpha: t.alpha)
+    }
+
+    static func connection(_ c: CheckerConnection, _ t: CheckerTiming) -> ConnectionSettings {
+        ConnectionSettings(address: c.connectIP, port: c.connectPort, bindAddress: c.bindTo, bindPort: c.bindPort ?? 0,
+                           timeout: .seconds(t.connectTimeout))
+    }
+
+    static func checks(for checker: Checker, realServer rs: RealServer, virtualServer vs: VirtualServer,
+                       global: GlobalDefinitions, hostName: String?) -> [CheckSpec] {
+        switch checker {
+        case .tcp(let c):
+            return [CheckSpec(kind: .tcp(connection(c.connection, c.timing)), timing: timing(c.timing))]
+        case .http(let h), .ssl(let h):
+            let urls = h.urls.map {
+                URLCheck(path: $0.path, statusCodes: StatusCodeSet($0.statusCodes.map { $0.lower...max($0.lower, $0.upper) }),
+                         digest: $0.digest, virtualHost: $0.virtualhost)
+            }
+            let settings = HTTPCheckSettings(
+                connection: connection(h.connection, h.timing), urls: urls, virtualHost: h.virtualhost ?? vs.virtualhost,
+                version: h.httpProtocol == "1.1" ? .http11 : .http10,
+                tls: h.useTLS ? TLSSettings(enableSNI: h.enableSNI) : nil)
+            return [CheckSpec(kind: .http(settings), timing: timing(h.timing))]
+        case .smtp(let s):
+            let targets = [s.connection] + s.hosts
+            return targets.map {
+                CheckSpec(kind: .smtp(SMTPCheckSettings(connection: connection($0, s.timing), heloName: s.heloName)), timing: timing(s.timing))
+            }
+        case .misc(let m):
+            let settings = MiscCheckSettings(arguments: splitCommand(m.path), timeout: .seconds(m.timeout), dynamic: m.dynamic,
+                                             user: m.user ?? global.scriptUser, group: m.user == nil ? global.scriptGroup : m.group)
+            return [CheckSpec(kind: .misc(settings), timing: timing(m.timing))]
+        case .dns, .udp, .ping, .file:
+            return []
+        }
+    }
+}
+
+/// Splits a command line into words as keepalived does for scripts: whitespace separates,
+/// single or double quotes group, backslash escapes. No expansion of any kind.
+public func splitCommand(_ line: String) -> [String] {
+    var words: [String] = []
+    var current = ""
+    var inWord = false
+    var quote: Character? = nil
+    var escape = false
+    for ch in line {
+        if escape {
+            current.append(ch)
+            escape = false
+            continue
+        }
+        if ch == "\\" && quote != "'" {
+            escape = true
+            inWord = true
+            continue
+        }
+        if let q = quote {
+            if ch == q { quote = nil } else { current.append(ch) }
+            continue
+        }
+        if ch == "'" || ch == "\"" {
+            quote = ch
+            inWord = true
+        } else if ch == " " || ch == "\t" {
+            if inWord { words.append(current); current = ""; inWord = false }
+        } else {
+            current.append(ch)
+            inWord = true
+        }
+    }
+    if inWord { words.append(current) }
+    return words
+}
+
+extension IPVSProtocol {
+    init(_ p: TransportProtocol) {
+        switch p {
+        case .tcp: self = .tcp
+        case .udp: self = .udp
+        case .sctp: self = .sctp
+        }
+    }
+}
+
+extension IPVS.ForwardingMethod {
+    init(_ m: KeepalivedConfig.ForwardingMethod) {
+        switch m {
+        case .nat: self = .masquerade
+        case .directRouting: self = .route
+        case .tunnel: self = .tunnel
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import HealthCheck
+import IPVS
+import KeepalivedConfig
+import Logging
+import NIOPosix
+import VigilSupport
+
+/// A configuration that cannot be run, with every diagnostic.
+public struct CheckerStartError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var diagnostics: [Diagnostic]
+
+    public init(message: String, diagnostics: [Diagnostic] = []) {
+        self.message = message
+        self.diagnostics = diagnostics
+    }
+
+    public var description: String {
+        ([message] + diagnostics.map(\.description)).joined(separator: "\n")
+    }
+}
+
+/// Builds the checker half from a configuration file.
+public enum CheckerDaemon {
+    /// Loads `configFile`, logs its warnings, and returns the service (errors throw, nothing applied).
+    public static func make(configFile: String, configID: String?, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer,
+                            releaseOnStop: Bool, reconcileInterval: Duration = .seconds(5),
+                            logger: Logger) throws -> CheckerService {
+        let loaded = ConfigLoader.load(path: configFile, configID: configID)
+        for w in loaded.warnings { logger.warning("\(w)") }
+        guard !loaded.hasErrors, let config = loaded.configuration else {
+            throw CheckerStartError(message: "\(configFile): configuration has errors; nothing applied", diagnostics: loaded.errors)
+        }
+        let plan = LVSPlan(configuration: config)
+        return CheckerService(plan: plan, ipvs: ipvs, differ: differ,
+                              options: ReconcileOptions(interval: reconcileInterval, flushOnStart: plan.flushOnStart, releaseOnStop: releaseOnStop),
+                              logger: logger)
+    }
+}
+
+extension CheckerDaemon {
+    /// The production diff (IPVS), in the manager's argument order.
+    public static let differ: IPVSDiffer = { desired, actual, managed in
+        diff(actual: actual, desired: desired, managed: managed)
+    }
+
+    /// The checker service for a plan, on the kernel's IPVS over netlink.
+    public static func service(plan: LVSPlan, options: ReconcileOptions,
+                               logger: Logger = Logger(label: "vigil.checker")) throws -> CheckerService {
+        let client = try IPVSClient()
+        return CheckerService(plan: plan, ipvs: client, differ: differ, options: options, logger: logger)
+    }
+
+    /// `vigil -C`: loads the file and returns the service on the kernel's IPVS.
+    public static func make(configFile: String, configID: String?, releaseOnStop: Bool,
+                            logger: Logger) throws -> CheckerService {
+        let client = try IPVSClient()
+        return try make(configFile: configFile, configID: configID, ipvs: client, differ: differ,
+                        releaseOnStop: releaseOnStop, logger: logger)
+    }
+}

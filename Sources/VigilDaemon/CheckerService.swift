@@ -1,0 +1,54 @@
+import HealthCheck
+import IPVS
+import KeepalivedConfig
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import VigilSupport
+
+/// The checker half (`vigil -C`) as a service: runs every probe, keeps IPVS matched to the healthy
+/// real servers, repairs drift every reconcile interval, and on graceful shutdown releases what
+/// it installed (unless told to keep it).
+public struct CheckerService: ServiceLifecycle.Service {
+    public let plan: LVSPlan
+    let ipvs: any IPVSControlling
+    let differ: IPVSDiffer
+    let options: ReconcileOptions
+    let logger: Logger
+    let group: any EventLoopGroup
+    /// Called once the manager exists (status, tests).
+    let onStart: (@Sendable (LVSManager, CheckPool) async -> Void)?
+
+    public init(plan: LVSPlan, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer, options: ReconcileOptions,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                logger: Logger = Logger(label: "vigil.checker"),
+                onStart: (@Sendable (LVSManager, CheckPool) async -> Void)? = nil) {
+        self.plan = plan
+        self.ipvs = ipvs
+        self.differ = differ
+        self.options = options
+        self.group = group
+        self.logger = logger
+        self.onStart = onStart
+    }
+
+    public func run() async throws {
+        let pool = try CheckPool(specs: plan.allChecks, group: group, logger: logger)
+        let manager = LVSManager(plan: plan, pool: pool, ipvs: ipvs, differ: differ, options: options, logger: logger)
+        logger.info("checking \(plan.virtualServers.count) virtual servers with \(pool.specs.count) distinct probes (\(plan.allChecks.count) configured)")
+        try await manager.start()
+        await onStart?(manager, pool)
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await pool.run() }
+            tasks.addTask {
+                for await event in pool.events { await manager.record(event) }
+            }
+            tasks.addTask { await manager.runApplyLoop() }
+            tasks.addTask { await manager.runReconcileLoop() }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+        await manager.stop()
+    }
+}

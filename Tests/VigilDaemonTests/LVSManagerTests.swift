@@ -1,0 +1,130 @@
+import HealthCheck
+import VigilDaemon
+import IPVS
+import NIOPosix
+import Testing
+import VigilSupport
+
+private let vip = ServiceKey.address(.tcp, IPAddress("192.0.2.10")!, 80)
+private let foreign = ServiceKey.address(.tcp, IPAddress("192.0.2.99")!, 443)
+private func addr(_ s: String) -> IPAddress { IPAddress(s)! }
+
+private func plan(inhibit: Bool = false, sorry: Bool = false, quorum: UInt32 = 1) -> LVSPlan {
+    let rss = ["198.51.100.1", "198.51.100.2"].map { a in
+        RealServerSpec(destination: Destination(address: addr(a), port: 80, forwarding: .masquerade, weight: 2),
+                       checks: [CheckSpec(kind: .tcp(ConnectionSettings(address: addr(a), port: 80)), timing: CheckTiming())],
+                       inhibitOnFailure: inhibit)
+    }
+    return LVSPlan(virtualServers: [VirtualServerSpec(
+        service: Service(key: vip, scheduler: "rr"), realServers: rss,
+        sorryServer: sorry ? Destination(address: addr("203.0.113.5"), port: 80, forwarding: .masquerade, weight: 1) : nil,
+        quorum: quorum)])
+}
+
+private func manager(_ plan: LVSPlan, _ fake: FakeIPVS, options: ReconcileOptions = ReconcileOptions()) throws -> (LVSManager, CheckPool) {
+    let pool = try CheckPool(specs: plan.allChecks, group: MultiThreadedEventLoopGroup.singleton)
+    return (LVSManager(plan: plan, pool: pool, ipvs: fake, differ: CheckerDaemon.differ, options: options), pool)
+}
+
+private func weights(_ fake: FakeIPVS, _ key: ServiceKey = vip) async -> [String: UInt32]? {
+    guard let e = try? await fake.entry(for: key) else { return nil }
+    return Dictionary(uniqueKeysWithValues: e.destinations.map { ($0.address.description, $0.weight) })
+}
+
+private func down(_ pool: CheckPool, _ plan: LVSPlan, rs: Int) -> ProbeEvent {
+    ProbeEvent(probe: pool.index(of: plan.virtualServers[0].realServers[rs].checks[0])!, result: .failure("test"),
+               change: CheckerState.Change(becameUp: false, weight: nil, nextDelay: .seconds(1)), isUp: false)
+}
+
+private func up(_ pool: CheckPool, _ plan: LVSPlan, rs: Int) -> ProbeEvent {
+    ProbeEvent(probe: pool.index(of: plan.virtualServers[0].realServers[rs].checks[0])!, result: .success(weight: nil),
+               change: CheckerState.Change(becameUp: true, weight: nil, nextDelay: .seconds(1)), isUp: true)
+}
+
+@Suite("LVS manager against an in-memory kernel")
+struct LVSManagerTests {
+    @Test("start installs the configured services and leaves other tools' services alone")
+    func start() async throws {
+        let other = ServiceEntry(service: Service(key: foreign), destinations: [Destination(address: addr("198.51.100.50"), port: 443)])
+        let fake = FakeIPVS([other])
+        let p = plan()
+        let (m, _) = try manager(p, fake)
+        try await m.start()
+        #expect(await weights(fake) == ["198.51.100.1": 2, "198.51.100.2": 2])
+        #expect(try await fake.entry(for: foreign) == other)
+    }
+
+    @Test("start touches only what differs")
+    func startMinimal() async throws {
+        let p = plan()
+        let existing = ServiceEntry(service: Service(key: vip, scheduler: "rr"),
+                                    destinations: [Destination(address: addr("198.51.100.1"), port: 80, forwarding: .masquerade, weight: 2)])
+        let fake = FakeIPVS([existing])
+        let (m, _) = try manager(p, fake)
+        try await m.start()
+        let ops = await fake.applied
+        #expect(ops.count == 1)
+        #expect(ops.first.map { if case .addDestination(_, let d) = $0 { d.address == addr("198.51.100.2") } else { false } } == true)
+    }
+
+    @Test("lvs_flush clears the whole table first")
+    func flush() async throws {
+        let fake = FakeIPVS([ServiceEntry(service: Service(key: foreign))])
+        let (m, _) = try manager(plan(), fake, options: ReconcileOptions(flushOnStart: true))
+        try await m.start()
+        #expect(await weights(fake, foreign) == nil)
+        #expect(await weights(fake) != nil)
+    }
+
+    @Test("an operator's ipvsadm -d and -C are repaired by the next reconcile")
+    func drift() async throws {
+        let fake = FakeIPVS()
+        let (m, _) = try manager(plan(), fake)
+        try await m.start()
+        await fake.deleteDestination(vip, DestinationKey(addr("198.51.100.1"), 80))
+        let repaired = try await m.reconcile(reason: "test")
+        #expect(repaired.count == 1)
+        #expect(await weights(fake) == ["198.51.100.1": 2, "198.51.100.2": 2])
+        _ = try await fake.apply([.flush])
+        try await m.reconcile(reason: "test")
+        #expect(await weights(fake) == ["198.51.100.1": 2, "198.51.100.2": 2])
+    }
+
+    @Test("a failed real server is removed, or set to weight 0 with inhibit_on_failure")
+    func health() async throws {
+        for inhibit in [false, true] {
+            let fake = FakeIPVS()
+            let p = plan(inhibit: inhibit)
+            let (m, pool) = try manager(p, fake)
+            try await m.start()
+            await m.handle(down(pool, p, rs: 0))
+            #expect(await weights(fake) == (inhibit ? ["198.51.100.1": 0, "198.51.100.2": 2] : ["198.51.100.2": 2]))
+            await m.handle(up(pool, p, rs: 0))
+            #expect(await weights(fake) == ["198.51.100.1": 2, "198.51.100.2": 2])
+        }
+    }
+
+    @Test("losing quorum swaps in the sorry server; regaining swaps it out")
+    func sorry() async throws {
+        let fake = FakeIPVS()
+        let p = plan(sorry: true, quorum: 3)
+        let (m, pool) = try manager(p, fake)
+        try await m.start()
+        await m.handle(down(pool, p, rs: 1))
+        #expect(await weights(fake) == ["203.0.113.5": 1])
+        await m.handle(up(pool, p, rs: 1))
+        #expect(await weights(fake) == ["198.51.100.1": 2, "198.51.100.2": 2])
+    }
+
+    @Test("stop removes the managed services unless --dont-release-ipvs")
+    func stop() async throws {
+        for release in [true, false] {
+            let fake = FakeIPVS([ServiceEntry(service: Service(key: foreign))])
+            let (m, _) = try manager(plan(), fake, options: ReconcileOptions(releaseOnStop: release))
+            try await m.start()
+            await m.stop()
+            #expect((await weights(fake) != nil) == !release)
+            #expect(await weights(fake, foreign) != nil)
+        }
+    }
+}
