@@ -32,7 +32,8 @@ struct MiscCheckTests {
         let start = ContinuousClock.now
         let r = await run("exec sleep 30", timeout: .milliseconds(300))
         #expect(!r.isSuccess)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Far below the program's own 30 s; the margin allows for a heavily loaded test machine.
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test("a program ignoring SIGTERM is killed 2 s later")
@@ -41,7 +42,7 @@ struct MiscCheckTests {
         let r = await run("trap '' TERM\nsleep 30", timeout: .milliseconds(200))
         #expect(!r.isSuccess)
         let took = ContinuousClock.now - start
-        #expect(took >= .seconds(2) && took < .seconds(6))
+        #expect(took >= .seconds(2) && took < .seconds(20))
     }
 
     @Test("arguments reach the program verbatim, with no shell interpolation")
