@@ -4,7 +4,7 @@ import IPVSAdm
 import VigilSupport
 
 /// Runs one ipvsadm-style change (`-t 192.0.2.1:80 -s rr`, …) through the rule parser and the kernel.
-func applyChange(_ verb: RuleVerb, _ arguments: [String]) async throws {
+func applyChange(_ verb: RuleVerb?, _ arguments: [String]) async throws {
     try await guarded {
         let op = try RuleParser.parse(arguments: arguments, verb: verb)
         let ipvs = try makeIPVS()
@@ -96,7 +96,10 @@ struct Zero: AsyncParsableCommand {
         abstract: "Zero the counters of one service or of all (ipvsadm -Z).")
     @OptionGroup var service: ServiceOptions
     func run() async throws {
-        try await guarded { try await makeIPVS().apply([.zero(try service.key())]) }
+        try await guarded {
+            let key = try service.key()
+            try await makeIPVS().apply([.zero(key)])
+        }
     }
 }
 
@@ -134,14 +137,14 @@ struct Daemon: AsyncParsableCommand {
             guard let role = arguments.first else {
                 throw die("daemon start needs a role: master or backup", code: Exit.badInput)
             }
-            try await applyChange(.startDaemon, ["--start-daemon", role] + arguments.dropFirst())
+            try await applyChange(nil, ["--start-daemon", role] + arguments.dropFirst())
         }
     }
 
     struct Stop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop a sync daemon: master|backup.")
         @Argument(help: "master or backup") var role: String
-        func run() async throws { try await applyChange(.stopDaemon, ["--stop-daemon", role]) }
+        func run() async throws { try await applyChange(nil, ["--stop-daemon", role]) }
     }
 
     struct DaemonList: AsyncParsableCommand {
