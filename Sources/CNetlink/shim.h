@@ -16,4 +16,22 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// `CLONE_NEWNET` (sched.h, which Swift's Glibc module imports without _GNU_SOURCE).
+static const int vigil_clone_newnet = 0x40000000;
+
+/// `setns(2)`: moves the calling thread into the namespace `fd` refers to.
+static inline int vigil_setns(int fd, int nstype) {
+    return (int)syscall(SYS_setns, fd, nstype);
+}
+
+/// A raw three-argument system call (`syscall(2)` is variadic, so Swift cannot call it). Unlike
+/// the libc wrappers of set*id calls, which change every thread, a raw credential call changes
+/// only the calling thread: tests use that to act without privileges on one thread.
+static inline long vigil_syscall3(long number, long a, long b, long c) {
+    return syscall(number, a, b, c);
+}
+
 #endif

@@ -316,6 +316,12 @@ public struct IPVSError: Error, Sendable, Hashable, CustomStringConvertible {
     public var context: String
     /// The kernel's errno, when there was one.
     public var errno: Int32?
+    /// For `apply`: the index of the operation that failed.
+    public var operationIndex: Int? = nil
+    /// For `apply`: how many operations the kernel applied. All operations before
+    /// `operationIndex` were applied; operations already in flight after it (same pipelined
+    /// batch) may have been applied too and are counted here.
+    public var appliedCount: Int? = nil
 
     public init(code: IPVSErrorCode, message: String, context: String = "", errno: Int32? = nil) {
         self.code = code

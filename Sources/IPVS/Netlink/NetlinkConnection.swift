@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CNetlink
+import VigilSupport
+
+/// What the IPVS request logic needs from a netlink socket; a fake kernel implements it in tests.
+protocol NetlinkTransport: AnyObject {
+    /// The resolved generic-netlink family id of IPVS.
+    var family: UInt16 { get }
+    /// The largest datagram to send.
+    var sendLimitBytes: Int { get }
+    /// Reserves `count` consecutive sequence numbers and returns the first.
+    func reserveSequences(_ count: Int) -> UInt32
+    func send(_ bytes: [UInt8], context: String) throws(IPVSError)
+    /// One datagram's messages.
+    func receive(context: String) throws(IPVSError) -> [NetlinkMessage]
+}
+
+/// One generic-netlink socket bound to the IPVS family. Not thread-safe: ``IPVSClient`` owns it
+/// behind a lock.
+///
+/// libnl opens the socket and resolves the family (`genl_ctrl_resolve`); requests are encoded by
+/// ``IPVSCodec`` and sent on the raw descriptor, so batching and sequence matching are ours.
+final class NetlinkConnection: NetlinkTransport {
+    private let socket: OpaquePointer
+    private let fd: Int32
+    let family: UInt16
+    private var sequence: UInt32
+    private var buffer: [UInt8]
+    /// Replies the socket can queue before the kernel drops one (`SO_RCVBUF`, as granted).
+    let receiveBufferBytes: Int
+    /// The largest datagram the kernel accepts from us (`SO_SNDBUF` less netlink's 32 bytes).
+    let sendLimitBytes: Int
+    private let timeoutSeconds: Int
+
+    /// Kernel receive and send buffer sizes asked for; root gets them with `SO_RCVBUFFORCE`.
+    static let requestedBufferBytes: Int32 = 8 << 20
+
+    init(timeoutSeconds: Int, networkNamespace: String? = nil) throws(IPVSError) {
+        let (socket, family) = try Self.inNamespace(networkNamespace) { () throws(IPVSError) in try Self.open() }
+        self.socket = socket
+        self.fd = nl_socket_get_fd(socket)
+        self.family = UInt16(family)
+        self.timeoutSeconds = timeoutSeconds
+        // Start away from libnl's own counter so no reply to genl_ctrl_resolve can ever match.
+        self.sequence = UInt32(truncatingIfNeeded: Int(getpid()) &* 7919) | 0x4000_0000
+        self.buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+        let fd = self.fd
+        func set(_ level: Int32, _ name: Int32, _ value: Int32) -> Bool {
+            var v = value
+            return (try? systemCall("setsockopt") {
+                setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
+            }) != nil
+        }
+        func get(_ name: Int32) -> Int {
+            var v: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = try? systemCall("getsockopt") { getsockopt(fd, SOL_SOCKET, name, &v, &length) }
+            return Int(v)
+        }
+        if !set(SOL_SOCKET, SO_RCVBUFFORCE, Self.requestedBufferBytes) {
+            _ = set(SOL_SOCKET, SO_RCVBUF, Self.requestedBufferBytes)
+        }
+        if !set(SOL_SOCKET, SO_SNDBUFFORCE, Self.requestedBufferBytes) {
+            _ = set(SOL_SOCKET, SO_SNDBUF, Self.requestedBufferBytes)
+        }
+        receiveBufferBytes = get(SO_RCVBUF)
+        sendLimitBytes = max(4096, get(SO_SNDBUF) - 64)
+        // Errors carry only the request header back; extended acks carry the kernel's text.
+        _ = set(Int32(SOL_NETLINK), Int32(NETLINK_CAP_ACK), 1)
+        _ = set(Int32(SOL_NETLINK), Int32(NETLINK_EXT_ACK), 1)
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        _ = try? systemCall("setsockopt") {
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    deinit { nl_socket_free(socket) }
+
+    /// Opens a generic-netlink socket and resolves the IPVS family on it.
+    private static func open() throws(IPVSError) -> (OpaquePointer, UInt16) {
+        guard let socket = nl_socket_alloc() else {
+            throw IPVSError(code: .system, message: "cannot allocate a netlink socket")
+        }
+        let connected = genl_connect(socket)
+        if connected < 0 {
+            nl_socket_free(socket)
+            throw IPVSError(code: .system, message: "cannot open a generic netlink socket: \(String(cString: nl_geterror(connected)))")
+        }
+        let family = genl_ctrl_resolve(socket, IPVSWire.familyName)
+        if family < 0 {
+            nl_socket_free(socket)
+            if -family == NLE_OBJ_NOTFOUND { throw .notAvailable }
+            throw IPVSError(code: .system, message: "cannot resolve the IPVS netlink family: \(String(cString: nl_geterror(family)))")
+        }
+        return (socket, UInt16(family))
+    }
+
+    /// Runs `body` on this thread inside the network namespace at `path` (e.g. /run/netns/NAME),
+    /// then moves the thread back. A socket keeps the namespace it was created in.
+    private static func inNamespace<T>(_ path: String?, _ body: () throws(IPVSError) -> T) throws(IPVSError) -> T {
+        guard let path else { return try body() }
+        let target = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard target >= 0 else {
+            let e = Errno.current
+            throw IPVSError(code: e == .noEntry ? .notFound : .system, message: "cannot open network namespace: \(e)", context: path, errno: e.rawValue)
+        }
+        defer { close(target) }
+        let home = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        guard home >= 0 else {
+            let e = Errno.current
+            throw IPVSError(code: .system, message: "cannot open this thread's network namespace: \(e)", context: path, errno: e.rawValue)
+        }
+        defer { close(home) }
+        guard vigil_setns(target, vigil_clone_newnet) == 0 else {
+            let e = Errno.current
+            throw IPVSError(code: e == .notPermitted ? .permissionDenied : .system, message: "cannot enter network namespace: \(e)", context: path, errno: e.rawValue)
+        }
+        defer {
+            // A thread left in the wrong namespace would silently act on the wrong tables.
+            precondition(vigil_setns(home, vigil_clone_newnet) == 0, "cannot return to the original network namespace")
+        }
+        return try body()
+    }
+
+    /// Reserves `count` consecutive sequence numbers and returns the first.
+    func reserveSequences(_ count: Int) -> UInt32 {
+        let first = sequence
+        sequence &+= UInt32(truncatingIfNeeded: count)
+        if sequence == 0 { sequence = 1 }
+        return first
+    }
+
+    func send(_ bytes: [UInt8], context: String) throws(IPVSError) {
+        var kernel = sockaddr_nl()
+        kernel.nl_family = sa_family_t(AF_NETLINK)
+        let outcome: Result<Int, SystemCallError> = bytes.withUnsafeBytes { raw in
+            withUnsafePointer(to: &kernel) { address in
+                address.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                    Result { () throws(SystemCallError) -> Int in
+                        try systemCall("sendto") {
+                            sendto(fd, raw.baseAddress, raw.count, 0, sa, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                        }
+                    }
+                }
+            }
+        }
+        let sent: Int
+        switch outcome {
+        case .success(let n): sent = n
+        case .failure(let error):
+            throw IPVSError(code: error.errno == .notPermitted || error.errno == .accessDenied ? .permissionDenied : .system,
+                            message: "cannot send to the kernel: \(error.errno)", context: context, errno: error.errno.rawValue)
+        }
+        guard sent == bytes.count else {
+            throw IPVSError(code: .system, message: "the kernel took \(sent) of \(bytes.count) bytes", context: context)
+        }
+    }
+
+    /// Receives one datagram from the kernel and splits it into messages. Datagrams from
+    /// anything but the kernel (port 0) are dropped.
+    func receive(context: String) throws(IPVSError) -> [NetlinkMessage] {
+        while true {
+            var from = sockaddr_nl()
+            var fromLength = socklen_t(MemoryLayout<sockaddr_nl>.size)
+            let capacity = buffer.count
+            let outcome: Result<Int, SystemCallError> = buffer.withUnsafeMutableBytes { raw in
+                withUnsafeMutablePointer(to: &from) { address in
+                    address.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                        Result { () throws(SystemCallError) -> Int in
+                            try systemCall("recvfrom") { recvfrom(fd, raw.baseAddress, capacity, Int32(MSG_TRUNC), sa, &fromLength) }
+                        }
+                    }
+                }
+            }
+            let received: Int
+            switch outcome {
+            case .success(let n): received = n
+            case .failure(let error):
+                switch error.errno {
+                case .wouldBlock:
+                    throw IPVSError(code: .system, message: "no reply from the kernel within \(timeoutSeconds) s", context: context, errno: error.errno.rawValue)
+                case Errno(ENOBUFS):
+                    throw IPVSError(code: .system, message: "netlink receive buffer overrun: kernel replies were lost", context: context, errno: ENOBUFS)
+                default:
+                    throw IPVSError(code: .system, message: "cannot receive from the kernel: \(error.errno)", context: context, errno: error.errno.rawValue)
+                }
+            }
+            if received > capacity {
+                throw IPVSError(code: .malformedReply, message: "kernel reply of \(received) bytes exceeds the \(capacity)-byte buffer", context: context)
+            }
+            if from.nl_pid != 0 { continue }
+            do {
+                // Copy out the datagram so the messages never pin (and force copies of) the big buffer.
+                return try NetlinkMessage.parse(Array(buffer[0..<received])[...])
+            } catch {
+                throw .malformed(error, context: context)
+            }
+        }
+    }
+}

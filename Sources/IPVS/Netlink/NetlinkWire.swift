@@ -1,0 +1,290 @@
+import CNetlink
+
+/// Netlink framing constants (linux/netlink.h, RFC 3549 §2.3.2), named once for Swift.
+enum Netlink {
+    /// `sizeof(struct nlmsghdr)`: length, type, flags, sequence, port id (RFC 3549 §2.3.2).
+    static let headerSize = 16
+    /// `GENL_HDRLEN`: command, version, reserved.
+    static let genericHeaderSize = 4
+    /// `NLA_HDRLEN`: attribute length and type.
+    static let attributeHeaderSize = 4
+
+    /// `NLMSG_ERROR`: an error or acknowledgement.
+    static let messageError = UInt16(NLMSG_ERROR)
+    /// `NLMSG_DONE`: the end of a multi-part dump.
+    static let messageDone = UInt16(NLMSG_DONE)
+    /// `NLMSG_NOOP`.
+    static let messageNoop = UInt16(NLMSG_NOOP)
+    /// `NLMSG_OVERRUN`.
+    static let messageOverrun = UInt16(NLMSG_OVERRUN)
+
+    /// `NLM_F_REQUEST`.
+    static let flagRequest = UInt16(NLM_F_REQUEST)
+    /// `NLM_F_MULTI`: part of a multi-part reply.
+    static let flagMulti = UInt16(NLM_F_MULTI)
+    /// `NLM_F_ACK`: asks the kernel for an acknowledgement.
+    static let flagAck = UInt16(NLM_F_ACK)
+    /// `NLM_F_DUMP_INTR`: the table changed while it was being dumped.
+    static let flagDumpInterrupted = UInt16(NLM_F_DUMP_INTR)
+    /// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
+    static let flagDump = UInt16(NLM_F_ROOT | NLM_F_MATCH)
+    /// `NLM_F_CAPPED`: the error message carries only the request's header.
+    static let flagCapped = UInt16(NLM_F_CAPPED)
+    /// `NLM_F_ACK_TLVS`: extended-ack attributes follow the error message.
+    static let flagAckTLVs = UInt16(NLM_F_ACK_TLVS)
+
+    /// `NLA_F_NESTED`: the attribute holds attributes.
+    static let attributeNested = UInt16(NLA_F_NESTED)
+    /// `NLA_TYPE_MASK`: strips the nested / byte-order bits from an attribute type.
+    static let attributeTypeMask = UInt16(truncatingIfNeeded: ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER))
+
+    /// `NLMSGERR_ATTR_MSG`: the kernel's extended-ack error text.
+    static let errorAttributeMessage = UInt16(NLMSGERR_ATTR_MSG.rawValue)
+
+    /// Rounds up to the 4-byte netlink alignment (`NLMSG_ALIGN`, `NLA_ALIGN`).
+    @inline(__always)
+    static func align(_ n: Int) -> Int { (n + 3) & ~3 }
+}
+
+/// Builds a buffer of one or more netlink messages, attribute by attribute.
+///
+/// Integers are written in host byte order, as netlink requires, except where a `bigEndian`
+/// method says otherwise (ports, IPv4 netmasks).
+struct NetlinkWriter {
+    private(set) var bytes: [UInt8] = []
+    private var messageStart = -1
+    private var nests: [Int] = []
+
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    /// Starts a generic-netlink message: `nlmsghdr` then `genlmsghdr`.
+    mutating func beginMessage(type: UInt16, flags: UInt16, sequence: UInt32, command: UInt8, version: UInt8) {
+        precondition(messageStart < 0, "message already open")
+        messageStart = bytes.count
+        appendInteger(UInt32(0))  // length, patched in endMessage
+        appendInteger(type)
+        appendInteger(flags)
+        appendInteger(sequence)
+        appendInteger(UInt32(0))  // port id: the kernel fills it in
+        bytes.append(command)
+        bytes.append(version)
+        appendInteger(UInt16(0))
+    }
+
+    /// Finishes the open message by writing its length.
+    mutating func endMessage() {
+        precondition(messageStart >= 0 && nests.isEmpty, "no message open or nest left open")
+        patch(UInt32(bytes.count - messageStart), at: messageStart)
+        messageStart = -1
+    }
+
+    /// Byte count of everything written so far.
+    var count: Int { bytes.count }
+
+    /// Appends already-encoded messages.
+    mutating func appendRaw(_ raw: some Collection<UInt8>) { bytes.append(contentsOf: raw) }
+
+    mutating func attribute(_ type: UInt16, bytes payload: some Collection<UInt8>) {
+        appendInteger(UInt16(Netlink.attributeHeaderSize + payload.count))
+        appendInteger(type)
+        bytes.append(contentsOf: payload)
+        pad()
+    }
+
+    mutating func attribute(_ type: UInt16, _ value: UInt8) {
+        attribute(type, bytes: CollectionOfOne(value))
+    }
+
+    mutating func attribute<T: FixedWidthInteger>(_ type: UInt16, _ value: T) {
+        appendInteger(UInt16(Netlink.attributeHeaderSize + MemoryLayout<T>.size))
+        appendInteger(type)
+        appendInteger(value)
+        pad()
+    }
+
+    /// An integer in network byte order (`nla_put_be16` / `nla_put_be32`).
+    mutating func attribute<T: FixedWidthInteger>(_ type: UInt16, bigEndian value: T) {
+        attribute(type, value.bigEndian)
+    }
+
+    /// A NUL-terminated string (`nla_put_string`).
+    mutating func attribute(_ type: UInt16, string: String) {
+        attribute(type, bytes: Array(string.utf8) + [0])
+    }
+
+    mutating func beginNested(_ type: UInt16) {
+        nests.append(bytes.count)
+        appendInteger(UInt16(0))
+        appendInteger(type | Netlink.attributeNested)
+    }
+
+    mutating func endNested() {
+        let start = nests.removeLast()
+        patch(UInt16(bytes.count - start), at: start)
+    }
+
+    private mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func pad() {
+        let padding = Netlink.align(bytes.count) - bytes.count
+        if padding > 0 { bytes.append(contentsOf: repeatElement(0, count: padding)) }
+    }
+
+    private mutating func patch<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        withUnsafeBytes(of: value) { raw in
+            for (i, b) in raw.enumerated() { bytes[offset + i] = b }
+        }
+    }
+}
+
+/// A reason a netlink reply could not be decoded; turned into `IPVSError.malformedReply`.
+struct NetlinkDecodeError: Error, Equatable, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads host-order integers from a byte slice without alignment assumptions.
+enum WireRead {
+    static func integer<T: FixedWidthInteger>(_ type: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int) -> T? {
+        let start = bytes.startIndex + offset
+        guard offset >= 0, start + MemoryLayout<T>.size <= bytes.endIndex else { return nil }
+        var value = T.zero
+        withUnsafeMutableBytes(of: &value) { raw in
+            for i in 0..<MemoryLayout<T>.size { raw[i] = bytes[start + i] }
+        }
+        return value
+    }
+}
+
+/// One netlink message inside a received datagram.
+struct NetlinkMessage: Equatable {
+    var type: UInt16
+    var flags: UInt16
+    var sequence: UInt32
+    var portID: UInt32
+    /// Everything after the 16-byte header.
+    var payload: ArraySlice<UInt8>
+
+    /// Splits a datagram into messages, checking every length against the buffer.
+    static func parse(_ buffer: ArraySlice<UInt8>) throws(NetlinkDecodeError) -> [NetlinkMessage] {
+        var messages: [NetlinkMessage] = []
+        var offset = 0
+        let total = buffer.count
+        while total - offset >= Netlink.headerSize {
+            let slice = buffer.dropFirst(offset)
+            guard let length = WireRead.integer(UInt32.self, slice, at: 0),
+                  let type = WireRead.integer(UInt16.self, slice, at: 4),
+                  let flags = WireRead.integer(UInt16.self, slice, at: 6),
+                  let sequence = WireRead.integer(UInt32.self, slice, at: 8),
+                  let port = WireRead.integer(UInt32.self, slice, at: 12)
+            else { throw NetlinkDecodeError("truncated netlink header") }
+            guard length >= UInt32(Netlink.headerSize), Int(length) <= total - offset else {
+                throw NetlinkDecodeError("netlink message length \(length) does not fit the \(total - offset) bytes received")
+            }
+            let start = slice.startIndex
+            messages.append(NetlinkMessage(
+                type: type, flags: flags, sequence: sequence, portID: port,
+                payload: buffer[(start + Netlink.headerSize)..<(start + Int(length))]))
+            offset += Netlink.align(Int(length))
+        }
+        if offset < total && total - offset > 0 && messages.isEmpty {
+            throw NetlinkDecodeError("datagram of \(total) bytes is shorter than a netlink header")
+        }
+        return messages
+    }
+
+    /// For `NLMSG_ERROR`: the (negative) errno, 0 for an acknowledgement, plus the kernel's
+    /// extended-ack text when it sent one.
+    func errorPayload() throws(NetlinkDecodeError) -> (code: Int32, text: String?) {
+        guard let code = WireRead.integer(Int32.self, payload, at: 0) else {
+            throw NetlinkDecodeError("error message without an error code")
+        }
+        var text: String?
+        if flags & Netlink.flagAckTLVs != 0 {
+            // The original request header (and, uncapped, its payload) precedes the TLVs.
+            var skip = 4 + Netlink.headerSize
+            if flags & Netlink.flagCapped == 0, let originalLength = WireRead.integer(UInt32.self, payload, at: 4) {
+                skip = 4 + Netlink.align(Int(originalLength))
+            }
+            if skip <= payload.count,
+               let attributes = try? NetlinkAttributes(payload.dropFirst(skip)),
+               let message = attributes.string(Netlink.errorAttributeMessage) {
+                text = message
+            }
+        }
+        return (code, text)
+    }
+
+    /// For generic-netlink messages: the command byte and the top-level attributes.
+    func genericPayload() throws(NetlinkDecodeError) -> (command: UInt8, attributes: NetlinkAttributes) {
+        guard payload.count >= Netlink.genericHeaderSize else {
+            throw NetlinkDecodeError("generic netlink message shorter than its header")
+        }
+        let command = payload[payload.startIndex]
+        return (command, try NetlinkAttributes(payload.dropFirst(Netlink.genericHeaderSize)))
+    }
+}
+
+/// The attributes of one message or nest, by type (the last occurrence of a type wins).
+struct NetlinkAttributes: Equatable {
+    private(set) var values: [UInt16: ArraySlice<UInt8>] = [:]
+
+    init(_ bytes: ArraySlice<UInt8>) throws(NetlinkDecodeError) {
+        var offset = 0
+        let total = bytes.count
+        while total - offset >= Netlink.attributeHeaderSize {
+            let slice = bytes.dropFirst(offset)
+            guard let length = WireRead.integer(UInt16.self, slice, at: 0),
+                  let rawType = WireRead.integer(UInt16.self, slice, at: 2)
+            else { throw NetlinkDecodeError("truncated attribute header") }
+            guard Int(length) >= Netlink.attributeHeaderSize, Int(length) <= total - offset else {
+                throw NetlinkDecodeError("attribute \(rawType & Netlink.attributeTypeMask) length \(length) exceeds the \(total - offset) bytes left")
+            }
+            let start = slice.startIndex
+            values[rawType & Netlink.attributeTypeMask] =
+                bytes[(start + Netlink.attributeHeaderSize)..<(start + Int(length))]
+            offset += Netlink.align(Int(length))
+        }
+    }
+
+    subscript(_ type: UInt16) -> ArraySlice<UInt8>? { values[type] }
+
+    func contains(_ type: UInt16) -> Bool { values[type] != nil }
+
+    /// A fixed-size integer; nil when absent, an error when present with the wrong size.
+    func integer<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
+        guard let v = values[type] else { return nil }
+        guard v.count >= MemoryLayout<T>.size, let value = WireRead.integer(T.self, v, at: 0) else {
+            throw NetlinkDecodeError("attribute \(type) has \(v.count) bytes, expected \(MemoryLayout<T>.size)")
+        }
+        return value
+    }
+
+    /// A big-endian integer (`nla_get_be16` / `nla_get_be32`).
+    func bigEndian<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
+        try integer(type, as: T.self).map { T(bigEndian: $0) }
+    }
+
+    /// A counter sent either as u32 or as u64 (the 32-bit and 64-bit statistics differ).
+    func counter(_ type: UInt16) throws(NetlinkDecodeError) -> UInt64? {
+        guard let v = values[type] else { return nil }
+        switch v.count {
+        case 8...: return WireRead.integer(UInt64.self, v, at: 0)
+        case 4..<8: return WireRead.integer(UInt32.self, v, at: 0).map(UInt64.init)
+        default: throw NetlinkDecodeError("counter attribute \(type) has \(v.count) bytes")
+        }
+    }
+
+    /// A string up to its first NUL (`nla_get_string`); invalid UTF-8 is repaired, never fatal.
+    func string(_ type: UInt16) -> String? {
+        guard let v = values[type] else { return nil }
+        return String(decoding: v.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    func nested(_ type: UInt16) throws(NetlinkDecodeError) -> NetlinkAttributes? {
+        guard let v = values[type] else { return nil }
+        return try NetlinkAttributes(v)
+    }
+}
