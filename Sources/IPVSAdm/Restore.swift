@@ -50,8 +50,9 @@ public enum Restorer {
         do {
             return try await ipvs.apply(rules.map(\.operation))
         } catch let e as IPVSError {
-            let rule = failingRule(for: e, in: rules)
-            throw RestoreError(file: file, rule: rule, error: e, nothingApplied: false, applied: nil)
+            let rule = e.operationIndex.flatMap { rules.indices.contains($0) ? rules[$0] : nil }
+                ?? failingRule(for: e, in: rules)
+            throw RestoreError(file: file, rule: rule, error: e, nothingApplied: e.appliedCount == 0, applied: e.appliedCount)
         }
     }
 
@@ -64,7 +65,8 @@ public enum Restorer {
         }
     }
 
-    /// The rule a kernel error is about, found by the service/destination it names.
+    /// The rule a kernel error is about, found by the service/destination it names (for
+    /// controllers that do not report the failing operation's index).
     static func failingRule(for error: IPVSError, in rules: [Rule]) -> Rule? {
         let matching = rules.filter { OperationText.context($0.operation) == error.context }
         if error.code == .schedulerMissing,
