@@ -1,6 +1,13 @@
 import ArgumentParser
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import IPVS
 import IPVSAdm
 import VigilSupport
@@ -35,7 +42,7 @@ struct Watch: AsyncParsableCommand {
                 while !Task.isCancelled, count.map({ frames < $0 }) ?? true {
                     let table = try await ipvs.table()
                     let now = Date()
-                    let title = "ipvsctl watch: every \(interval)s, \(now.formatted(date: .omitted, time: .standard)) (Ctrl-C to exit)"
+                    let title = "ipvsctl watch: every \(interval)s, \(clockTime()) (Ctrl-C to exit)"
                     let frame = renderer.frame(previous: previous, current: table,
                                                interval: now.timeIntervalSince(last), title: title)
                     writeStandardOutput((redraw ? "\u{1B}[H\u{1B}[2J" : "") + frame + (redraw ? "" : "\n"))
@@ -60,4 +67,13 @@ struct Watch: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Local wall-clock time as HH:MM:SS.
+private func clockTime() -> String {
+    var t = time(nil)
+    var parts = tm()
+    localtime_r(&t, &parts)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
 }
