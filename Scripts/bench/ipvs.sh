@@ -10,9 +10,9 @@ REPS=${REPS:-5}
 SERVICES=${SERVICES:-1000}
 DESTS=${DESTS:-10}
 
-echo "bench-ipvs: building release ipvsctl..." >&2
-swift build -c release --product ipvsctl >&2
-bin=$(swift build -c release --show-bin-path)/ipvsctl
+echo "bench-ipvs: building release ipvsctl (static Swift runtime: fast start under emulation)..." >&2
+swift build -c release --product ipvsctl --static-swift-stdlib >&2
+bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/ipvsctl
 
 work=$(mktemp -d /tmp/vigil-bench-ipvs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
