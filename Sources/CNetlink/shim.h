@@ -34,4 +34,18 @@ static inline long vigil_syscall3(long number, long a, long b, long c) {
     return syscall(number, a, b, c);
 }
 
+/// `struct mmsghdr` (sys/socket.h declares it only under _GNU_SOURCE).
+struct vigil_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+/// `MSG_WAITFORONE`: block for the first datagram only.
+static const int vigil_msg_waitforone = 0x10000;
+
+/// `recvmmsg(2)` without a timeout: many datagrams in one system call.
+static inline int vigil_recvmmsg(int fd, struct vigil_mmsghdr *vector, unsigned int count, int flags) {
+    return (int)syscall(SYS_recvmmsg, fd, vector, count, flags, (void *)0);
+}
+
 #endif

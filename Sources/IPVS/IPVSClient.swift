@@ -171,7 +171,7 @@ public final class IPVSClient: IPVSControlling {
             var details = [String?](repeating: nil, count: count)
             var pending = count
             while pending > 0 {
-                for m in try c.receive(context: operations[index].context) where m.type == Netlink.messageError {
+                for m in try c.receiveMany(maxDatagrams: pending, context: operations[index].context) where m.type == Netlink.messageError {
                     let slot = Int(m.sequence &- first)
                     guard slot >= 0 && slot < count, results[slot] == nil else { continue }
                     do {

@@ -63,7 +63,8 @@ extension IPVSError {
     ///
     /// The kernel's choices (net/netfilter/ipvs/ip_vs_ctl.c): ESRCH when the service is missing,
     /// ENOENT when the destination is missing or, on add/edit service, when the scheduler or
-    /// persistence-engine module cannot be loaded; EEXIST on duplicate adds.
+    /// persistence-engine module cannot be loaded; EEXIST on duplicate adds; ERANGE for a weight
+    /// above `INT_MAX` or a lower threshold above the upper one.
     static func kernel(errno e: Int32, operation: IPVSOperation, detail: String? = nil) -> IPVSError {
         let context = operation.context
         func make(_ code: IPVSErrorCode, _ message: String) -> IPVSError {
@@ -97,7 +98,15 @@ extension IPVSError {
             return make(.notFound, "no \(r) sync daemon is running")
         case (ENODEV, .startDaemon(let d)):
             return make(.notFound, "no such interface '\(d.interface)'")
-        case (EINVAL, _):
+        case (ERANGE, .addDestination(_, let d)), (ERANGE, .editDestination(_, let d)):
+            if d.weight > UInt32(Int32.max) {
+                return make(.invalidArgument, "weight \(d.weight) is out of range (0-\(Int32.max))")
+            }
+            if d.lowerThreshold > d.upperThreshold {
+                return make(.invalidArgument, "lower threshold \(d.lowerThreshold) is above upper threshold \(d.upperThreshold)")
+            }
+            return make(.invalidArgument, "\(operation.verb): value out of range")
+        case (EINVAL, _), (ERANGE, _):
             return make(.invalidArgument, "\(operation.verb): invalid argument")
         case (ENOENT, _), (ESRCH, _):
             return make(.notFound, "\(operation.verb): not found")

@@ -118,7 +118,7 @@ struct ClientKernelTests {
         #expect(status == 0)
         let lines = Set(saved.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
         for expected in [
-            "-A -t 192.0.2.3:443 -s sh -b sh-fallback,sh-port -p 600 -M 255.255.255.0",
+            "-A -t 192.0.2.3:443 -s sh -p 600 -M 255.255.255.0 -b sh-fallback,sh-port",
             "-a -t 192.0.2.3:443 -r 198.51.100.2:443 -m -w 7",
             "-a -t 192.0.2.3:443 -r 198.51.100.3:443 -i -w 1 --tun-type ipip",
             "-A -u 192.0.2.2:53 -s lc -o",
@@ -358,7 +358,12 @@ struct ClientKernelTests {
         ] {
             let e = await #expect(throws: IPVSError.self) { try await client.apply([op]) }
             #expect(e?.code == .invalidArgument, "\(op): \(String(describing: e))")
+            #expect(e?.context.hasPrefix("TCP ") == true)
         }
+        let weight = await #expect(throws: IPVSError.self) {
+            try await client.apply([.addDestination(key, Destination(address: Doc.real(2), port: 80, weight: 1 << 31))])
+        }
+        #expect(weight?.description == "TCP 192.0.2.1:80 -> 198.51.100.2:80: weight 2147483648 is out of range (0-2147483647)")
     }
 
     @Test(arguments: [1, 1024])

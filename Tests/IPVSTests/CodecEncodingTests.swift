@@ -116,17 +116,17 @@ import VigilSupport
         let (_, command, a) = try encode(.deleteDestination(.address(.udp, Doc.vip, 53), DestinationKey(Doc.real(3), 53)))
         #expect(command == IPVSWire.Command.deleteDestination)
         let dest = try #require(try a.nested(IPVSWire.CommandAttribute.destination))
-        #expect(Set(dest.values.keys) == [IPVSWire.DestinationAttribute.address, IPVSWire.DestinationAttribute.port,
+        #expect(Set(dest.types) == [IPVSWire.DestinationAttribute.address, IPVSWire.DestinationAttribute.port,
                                           IPVSWire.DestinationAttribute.family])
     }
 
     @Test func flushAndZeroAll() throws {
         let (_, flush, fa) = try encode(.flush)
         #expect(flush == IPVSWire.Command.flush)
-        #expect(fa.values.isEmpty)
+        #expect(fa.types.isEmpty)
         let (_, zero, za) = try encode(.zero(nil))
         #expect(zero == IPVSWire.Command.zero)
-        #expect(za.values.isEmpty)
+        #expect(za.types.isEmpty)
         let (_, _, one) = try encode(.zero(.address(.tcp, Doc.vip, 80)))
         #expect(one.contains(IPVSWire.CommandAttribute.service))
     }

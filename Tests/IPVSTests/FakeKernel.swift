@@ -138,7 +138,7 @@ final class FakeKernel: NetlinkTransport, @unchecked Sendable {
             services.remove(at: i)
         case .addDestination(let k, let d):
             guard let i = index(k) else { return ESRCH }
-            if d.weight > UInt32(Int32.max) || (d.upperThreshold != 0 && d.lowerThreshold > d.upperThreshold) { return EINVAL }
+            if d.weight > UInt32(Int32.max) || d.lowerThreshold > d.upperThreshold { return ERANGE }
             if services[i].destinations.contains(where: { $0.key == d.key }) { return EEXIST }
             services[i].destinations.append(d)
         case .editDestination(let k, let d):

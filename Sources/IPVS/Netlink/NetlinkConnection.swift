@@ -17,6 +17,14 @@ protocol NetlinkTransport: AnyObject {
     func send(_ bytes: [UInt8], context: String) throws(IPVSError)
     /// One datagram's messages.
     func receive(context: String) throws(IPVSError) -> [NetlinkMessage]
+    /// The messages of at least one and up to `maxDatagrams` datagrams, waiting only for the first.
+    func receiveMany(maxDatagrams: Int, context: String) throws(IPVSError) -> [NetlinkMessage]
+}
+
+extension NetlinkTransport {
+    func receiveMany(maxDatagrams: Int, context: String) throws(IPVSError) -> [NetlinkMessage] {
+        try receive(context: context)
+    }
 }
 
 /// One generic-netlink socket bound to the IPVS family. Not thread-safe: ``IPVSClient`` owns it
@@ -30,6 +38,10 @@ final class NetlinkConnection: NetlinkTransport {
     let family: UInt16
     private var sequence: UInt32
     private var buffer: [UInt8]
+    /// Slots for `recvmmsg`, allocated on first use.
+    private var batchBuffer: [UInt8] = []
+    private static let batchSlots = 256
+    private static let batchSlotBytes = 8192
     /// Replies the socket can queue before the kernel drops one (`SO_RCVBUF`, as granted).
     let receiveBufferBytes: Int
     /// The largest datagram the kernel accepts from us (`SO_SNDBUF` less netlink's 32 bytes).
@@ -201,5 +213,63 @@ final class NetlinkConnection: NetlinkTransport {
                 throw .malformed(error, context: context)
             }
         }
+    }
+
+    /// Receives every queued datagram (at least one; at most `maxDatagrams`, 256 per system call)
+    /// with `recvmmsg`, for reading many acknowledgements cheaply. Datagrams not from the kernel,
+    /// or too big for a slot (never an acknowledgement), are dropped.
+    func receiveMany(maxDatagrams: Int, context: String) throws(IPVSError) -> [NetlinkMessage] {
+        let slots = max(1, min(maxDatagrams, Self.batchSlots))
+        let slotBytes = Self.batchSlotBytes
+        if batchBuffer.isEmpty { batchBuffer = [UInt8](repeating: 0, count: Self.batchSlots * slotBytes) }
+        var headers = [vigil_mmsghdr](repeating: vigil_mmsghdr(), count: slots)
+        var vectors = [iovec](repeating: iovec(), count: slots)
+        var senders = [sockaddr_nl](repeating: sockaddr_nl(), count: slots)
+        let fd = self.fd
+        let outcome: Result<Int, SystemCallError> = batchBuffer.withUnsafeMutableBytes { raw in
+            vectors.withUnsafeMutableBufferPointer { iov in
+                senders.withUnsafeMutableBufferPointer { from in
+                    headers.withUnsafeMutableBufferPointer { h in
+                        for i in 0..<slots {
+                            iov[i] = iovec(iov_base: raw.baseAddress! + i * slotBytes, iov_len: slotBytes)
+                            h[i].msg_hdr.msg_iov = iov.baseAddress! + i
+                            h[i].msg_hdr.msg_iovlen = 1
+                            h[i].msg_hdr.msg_name = UnsafeMutableRawPointer(from.baseAddress! + i)
+                            h[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_nl>.size)
+                        }
+                        return Result { () throws(SystemCallError) -> Int in
+                            Int(try systemCall("recvmmsg") {
+                                vigil_recvmmsg(fd, h.baseAddress, UInt32(slots), vigil_msg_waitforone)
+                            })
+                        }
+                    }
+                }
+            }
+        }
+        let count: Int
+        switch outcome {
+        case .success(let n): count = n
+        case .failure(let error):
+            switch error.errno {
+            case .wouldBlock:
+                throw IPVSError(code: .system, message: "no reply from the kernel within \(timeoutSeconds) s", context: context, errno: error.errno.rawValue)
+            case Errno(ENOBUFS):
+                throw IPVSError(code: .system, message: "netlink receive buffer overrun: kernel replies were lost", context: context, errno: ENOBUFS)
+            default:
+                throw IPVSError(code: .system, message: "cannot receive from the kernel: \(error.errno)", context: context, errno: error.errno.rawValue)
+            }
+        }
+        var messages: [NetlinkMessage] = []
+        for i in 0..<count {
+            if senders[i].nl_pid != 0 || headers[i].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 { continue }
+            let start = i * slotBytes
+            let datagram = Array(batchBuffer[start..<(start + Int(headers[i].msg_len))])
+            do {
+                messages += try NetlinkMessage.parse(datagram[...])
+            } catch {
+                throw .malformed(error, context: context)
+            }
+        }
+        return messages
     }
 }

@@ -147,14 +147,10 @@ struct NetlinkDecodeError: Error, Equatable, CustomStringConvertible {
 
 /// Reads host-order integers from a byte slice without alignment assumptions.
 enum WireRead {
+    @inline(__always)
     static func integer<T: FixedWidthInteger>(_ type: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int) -> T? {
-        let start = bytes.startIndex + offset
-        guard offset >= 0, start + MemoryLayout<T>.size <= bytes.endIndex else { return nil }
-        var value = T.zero
-        withUnsafeMutableBytes(of: &value) { raw in
-            for i in 0..<MemoryLayout<T>.size { raw[i] = bytes[start + i] }
-        }
-        return value
+        guard offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return nil }
+        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
     }
 }
 
@@ -228,34 +224,63 @@ struct NetlinkMessage: Equatable {
 }
 
 /// The attributes of one message or nest, by type (the last occurrence of a type wins).
+///
+/// Stored as one slot per type for the small type numbers netlink families use, so decoding a
+/// large dump allocates one array per nest rather than a dictionary.
 struct NetlinkAttributes: Equatable {
-    private(set) var values: [UInt16: ArraySlice<UInt8>] = [:]
+    private let bytes: ArraySlice<UInt8>
+    /// Per type: the payload's (start, end) indices into `bytes`, or (-1, -1) when absent.
+    private var slots: [(Int, Int)]
+    private var overflow: [UInt16: Range<Int>] = [:]
+    private static let slotCount = 32
+
+    static func == (a: NetlinkAttributes, b: NetlinkAttributes) -> Bool {
+        a.types == b.types && a.types.allSatisfy { a[$0] == b[$0] }
+    }
 
     init(_ bytes: ArraySlice<UInt8>) throws(NetlinkDecodeError) {
+        self.bytes = bytes
+        self.slots = Array(repeating: (-1, -1), count: Self.slotCount)
         var offset = 0
         let total = bytes.count
+        let base = bytes.startIndex
         while total - offset >= Netlink.attributeHeaderSize {
-            let slice = bytes.dropFirst(offset)
-            guard let length = WireRead.integer(UInt16.self, slice, at: 0),
-                  let rawType = WireRead.integer(UInt16.self, slice, at: 2)
+            guard let length = WireRead.integer(UInt16.self, bytes, at: offset),
+                  let rawType = WireRead.integer(UInt16.self, bytes, at: offset + 2)
             else { throw NetlinkDecodeError("truncated attribute header") }
             guard Int(length) >= Netlink.attributeHeaderSize, Int(length) <= total - offset else {
                 throw NetlinkDecodeError("attribute \(rawType & Netlink.attributeTypeMask) length \(length) exceeds the \(total - offset) bytes left")
             }
-            let start = slice.startIndex
-            values[rawType & Netlink.attributeTypeMask] =
-                bytes[(start + Netlink.attributeHeaderSize)..<(start + Int(length))]
+            let type = rawType & Netlink.attributeTypeMask
+            let start = base + offset + Netlink.attributeHeaderSize
+            let end = base + offset + Int(length)
+            if Int(type) < Self.slotCount {
+                slots[Int(type)] = (start, end)
+            } else {
+                overflow[type] = start..<end
+            }
             offset += Netlink.align(Int(length))
         }
     }
 
-    subscript(_ type: UInt16) -> ArraySlice<UInt8>? { values[type] }
+    /// The types present, ascending.
+    var types: [UInt16] {
+        (0..<UInt16(Self.slotCount)).filter { slots[Int($0)].0 >= 0 } + overflow.keys.sorted()
+    }
 
-    func contains(_ type: UInt16) -> Bool { values[type] != nil }
+    subscript(_ type: UInt16) -> ArraySlice<UInt8>? {
+        if Int(type) < Self.slotCount {
+            let (start, end) = slots[Int(type)]
+            return start < 0 ? nil : bytes[start..<end]
+        }
+        return overflow[type].map { bytes[$0] }
+    }
+
+    func contains(_ type: UInt16) -> Bool { self[type] != nil }
 
     /// A fixed-size integer; nil when absent, an error when present with the wrong size.
     func integer<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
-        guard let v = values[type] else { return nil }
+        guard let v = self[type] else { return nil }
         guard v.count >= MemoryLayout<T>.size, let value = WireRead.integer(T.self, v, at: 0) else {
             throw NetlinkDecodeError("attribute \(type) has \(v.count) bytes, expected \(MemoryLayout<T>.size)")
         }
@@ -269,7 +294,7 @@ struct NetlinkAttributes: Equatable {
 
     /// A counter sent either as u32 or as u64 (the 32-bit and 64-bit statistics differ).
     func counter(_ type: UInt16) throws(NetlinkDecodeError) -> UInt64? {
-        guard let v = values[type] else { return nil }
+        guard let v = self[type] else { return nil }
         switch v.count {
         case 8...: return WireRead.integer(UInt64.self, v, at: 0)
         case 4..<8: return WireRead.integer(UInt32.self, v, at: 0).map(UInt64.init)
@@ -279,12 +304,12 @@ struct NetlinkAttributes: Equatable {
 
     /// A string up to its first NUL (`nla_get_string`); invalid UTF-8 is repaired, never fatal.
     func string(_ type: UInt16) -> String? {
-        guard let v = values[type] else { return nil }
+        guard let v = self[type] else { return nil }
         return String(decoding: v.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     func nested(_ type: UInt16) throws(NetlinkDecodeError) -> NetlinkAttributes? {
-        guard let v = values[type] else { return nil }
+        guard let v = self[type] else { return nil }
         return try NetlinkAttributes(v)
     }
 }
