@@ -254,7 +254,7 @@ public struct IPVSAdmPrinter: Sendable {
 
     /// `host:port` / `[host]:port`, resolved through `names`, at most 59 characters.
     func addressPort(_ a: IPAddress, _ port: UInt16, _ proto: IPVSProtocol?) -> String {
-        let host = names.hostName(for: a) ?? a.description
+        let host = names.hostName(for: a) ?? a.fastText
         let service = names.serviceName(port: port, protocol: proto) ?? String(port)
         let text = a.family == .inet ? "\(host):\(service)" : "[\(host)]:\(service)"
         return text.truncated(to: 59)

@@ -11,11 +11,12 @@ public enum RuleParser {
     public static func parse(_ text: String, file: String) throws(RuleSyntaxError) -> [Rule] {
         var rules: [Rule] = []
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in text.utf8.split(separator: 10, omittingEmptySubsequences: false) {
             lineNumber += 1
-            let line = rawLine.trimmingWhitespace()
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let bytes = rawLine.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 13 })
+            if bytes.isEmpty || bytes[0].first == 35 { continue }
+            let tokens = bytes.map { String(decoding: $0, as: UTF8.self) }
+            let line = tokens.joined(separator: " ")
             let op = try parse(arguments: tokens, verb: nil, file: file, line: lineNumber)
             rules.append(Rule(operation: op, line: lineNumber, text: line))
         }
@@ -61,7 +62,7 @@ private struct LineParser {
         while i < tokens.count {
             let t = tokens[i]
             i += 1
-            if t.hasPrefix("--"), t.count > 2 {
+            if t.hasPrefix("--"), t.utf8.count > 2 {
                 let body = t.dropFirst(2)
                 let name: String, inline: String?
                 if let eq = body.firstIndex(of: "=") {
@@ -74,7 +75,7 @@ private struct LineParser {
                 }
                 let value = try takeValue(opt, inline: inline, tokens: tokens, index: &i, token: t)
                 try record(opt, value, token: t)
-            } else if t.hasPrefix("-"), t.count > 1 {
+            } else if t.hasPrefix("-"), t.utf8.count > 1 {
                 let chars = Array(t.dropFirst())
                 var j = 0
                 while j < chars.count {
@@ -182,12 +183,16 @@ private struct LineParser {
     ]
     static let daemonOpts: Set<Opt> = [.mcastInterface, .syncid, .mcastGroup, .mcastPort, .mcastTTL, .syncMaxlen]
 
+    static let serviceCommandOpts = serviceOpts.union(serviceSettingOpts)
+    static let serverCommandOpts = serviceOpts.union(serverOpts).union([.realServer])
+    static let deleteServerOpts = serviceOpts.union([.realServer])
+
     func allowed(_ verb: RuleVerb) -> Set<Opt> {
         switch verb {
-        case .addService, .editService: Self.serviceOpts.union(Self.serviceSettingOpts)
+        case .addService, .editService: Self.serviceCommandOpts
         case .deleteService: Self.serviceOpts
-        case .addServer, .editServer: Self.serviceOpts.union(Self.serverOpts).union([.realServer])
-        case .deleteServer: Self.serviceOpts.union([.realServer])
+        case .addServer, .editServer: Self.serverCommandOpts
+        case .deleteServer: Self.deleteServerOpts
         case .clear, .setTimeouts: []
         case .zero: Self.serviceOpts
         case .startDaemon: Self.daemonOpts
@@ -278,7 +283,7 @@ private struct LineParser {
         func bad() -> RuleSyntaxError {
             fail(.invalidValue, text, "invalid \(what) '\(text)' after \(token): \(expected)")
         }
-        if text.isEmpty || text.allSatisfy(\.isNumber) { throw bad() }
+        if text.isEmpty || text.isASCIIDigits { throw bad() }
         var hostPart: Substring
         var portPart: Substring?
         if text.hasPrefix("[") {
@@ -300,7 +305,7 @@ private struct LineParser {
         let address: IPAddress
         if let a = IPAddress(hostPart), a.family == .inet {
             address = a
-        } else if hostPart.contains(where: { $0.isLetter }), !hostPart.contains(":"),
+        } else if hostPart.hasASCIILetter, !hostPart.utf8.contains(58),
                   let a = ForwardLookup.ipv4(ofHost: String(hostPart)) {
             address = a
         } else {
@@ -311,7 +316,7 @@ private struct LineParser {
 
     func port(_ text: Substring, proto: IPVSProtocol, whole: String) throws(RuleSyntaxError) -> UInt16 {
         if let n = Int(text), n >= 0, n <= 65535 { return UInt16(n) }
-        if !text.isEmpty, !text.allSatisfy(\.isNumber), let p = ForwardLookup.port(ofService: String(text), protocol: proto) {
+        if !text.isEmpty, !text.isASCIIDigits, let p = ForwardLookup.port(ofService: String(text), protocol: proto) {
             return p
         }
         throw fail(.invalidValue, whole,
