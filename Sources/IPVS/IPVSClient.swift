@@ -165,7 +165,14 @@ public final class IPVSClient: IPVSControlling {
                 }
                 count += 1
             }
-            try c.send(w.bytes, context: operations[index].context)
+            do {
+                try c.send(w.bytes, context: operations[index].context)
+            } catch {
+                var e = error
+                e.operationIndex = index
+                e.appliedCount = applied
+                throw e
+            }
 
             var results = [Int32?](repeating: nil, count: count)
             var details = [String?](repeating: nil, count: count)
@@ -266,7 +273,7 @@ public final class IPVSClient: IPVSControlling {
             var interrupted = false
             var done = false
             while !done {
-                for m in try c.receive(context: context) where m.sequence == seq {
+                for m in try c.receiveMany(maxDatagrams: 64, context: context) where m.sequence == seq {
                     if m.flags & Netlink.flagDumpInterrupted != 0 { interrupted = true }
                     do {
                         switch m.type {

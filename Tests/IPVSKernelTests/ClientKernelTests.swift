@@ -355,6 +355,8 @@ struct ClientKernelTests {
             .addDestination(key, Destination(address: Doc.real(2), port: 80, weight: UInt32(Int32.max) + 1)),
             .addDestination(key, Destination(address: Doc.real(2), port: 80, upperThreshold: 5, lowerThreshold: 10)),
             .addService(Service(key: .address(.tcp, Doc.vip6, 80), flags: .persistent, timeout: 60, netmask: 129)),
+            // Only tunnelled destinations may be of another family than their service.
+            .addDestination(key, Destination(address: Doc.real6(2), port: 80, forwarding: .masquerade)),
         ] {
             let e = await #expect(throws: IPVSError.self) { try await client.apply([op]) }
             #expect(e?.code == .invalidArgument, "\(op): \(String(describing: e))")

@@ -40,8 +40,10 @@ final class NetlinkConnection: NetlinkTransport {
     private var buffer: [UInt8]
     /// Slots for `recvmmsg`, allocated on first use.
     private var batchBuffer: [UInt8] = []
-    private static let batchSlots = 256
-    private static let batchSlotBytes = 8192
+    /// 64 datagrams of up to 32 KiB per `recvmmsg`: the kernel never builds a netlink reply
+    /// bigger than 32 KiB (`netlink_recvmsg` caps `max_recvmsg_len`).
+    private static let batchSlots = 64
+    private static let batchSlotBytes = 32 * 1024
     /// Replies the socket can queue before the kernel drops one (`SO_RCVBUF`, as granted).
     let receiveBufferBytes: Int
     /// The largest datagram the kernel accepts from us (`SO_SNDBUF` less netlink's 32 bytes).
@@ -215,9 +217,9 @@ final class NetlinkConnection: NetlinkTransport {
         }
     }
 
-    /// Receives every queued datagram (at least one; at most `maxDatagrams`, 256 per system call)
-    /// with `recvmmsg`, for reading many acknowledgements cheaply. Datagrams not from the kernel,
-    /// or too big for a slot (never an acknowledgement), are dropped.
+    /// Receives every queued datagram (at least one; at most `maxDatagrams`, 64 per system call)
+    /// with `recvmmsg`, for reading many acknowledgements or dump parts cheaply. Datagrams not
+    /// from the kernel are dropped.
     func receiveMany(maxDatagrams: Int, context: String) throws(IPVSError) -> [NetlinkMessage] {
         let slots = max(1, min(maxDatagrams, Self.batchSlots))
         let slotBytes = Self.batchSlotBytes
@@ -261,7 +263,10 @@ final class NetlinkConnection: NetlinkTransport {
         }
         var messages: [NetlinkMessage] = []
         for i in 0..<count {
-            if senders[i].nl_pid != 0 || headers[i].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 { continue }
+            if senders[i].nl_pid != 0 { continue }
+            if headers[i].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 {
+                throw IPVSError(code: .malformedReply, message: "kernel reply exceeds \(slotBytes) bytes", context: context)
+            }
             let start = i * slotBytes
             let datagram = Array(batchBuffer[start..<(start + Int(headers[i].msg_len))])
             do {
