@@ -4,7 +4,9 @@
 # its status. vng's own exit status is unreliable, so the guest writes the status to a shared folder.
 #
 #   Scripts/vm/run.sh 'ipvsadm -Ln'
-#   VM_MEM=2G VM_TIMEOUT=1800 Scripts/vm/run.sh 'swift test --skip-build --filter IPVSKernelTests'
+#   VM_MEM=2G VM_TIMEOUT=1800 Scripts/vm/run.sh \
+#     '.build/debug/VigilPackageTests.xctest --testing-library swift-testing --filter IPVSKernelTests'
+# Run test binaries directly: `swift test` inside the guest spends many minutes loading manifests.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 'COMMAND'" >&2; exit 2; }
 cmd="$1"
@@ -13,12 +15,14 @@ kernel=$(ls /var/lib/vigil/kernel/vmlinuz-* 2>/dev/null | head -n1 || true)
 command -v vng >/dev/null || { echo "vm: virtme-ng (vng) is not installed: run 'make setup'" >&2; exit 2; }
 
 share=$(mktemp -d /tmp/vigil-vm.XXXXXX)
-trap 'rm -rf "$share"' EXIT
+# vng starts qemu in a process group of its own: find it by the shared folder on its command line.
+cleanup() { pkill -f -- "$share" 2>/dev/null || true; rm -rf "$share"; }
+trap cleanup EXIT INT TERM
 cwd=$(pwd)
 cat > "$share/guest.sh" <<GUEST
 #!/bin/bash
 export PATH=/opt/swift/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root VIGIL_LAB=vm
+export HOME=/root VIGIL_LAB=vm NO_COLOR=1
 cd "$cwd"
 for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh \
          ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_twos ip_vs_ftp ip_vs_pe_sip; do
