@@ -191,7 +191,8 @@ public struct IPVSAdmPrinter: Sendable {
         for d in dests {
             var dname = addressPort(d.address, d.port, proto(svc.key))
             if d.address.family != .inet6 { dname = dname.truncated(to: 28) }
-            let prefix = "  -> " + dname.leftPadded(to: 28)
+            var prefix = "  -> "
+            prefix.appendLeftJustified(dname, width: 28)
             let active = d.activeConnections ?? 0, inactive = d.inactiveConnections ?? 0
             let weight = Int32(bitPattern: d.weight)
             switch options.columns {
@@ -216,9 +217,17 @@ public struct IPVSAdmPrinter: Sendable {
                     + (tunnelInfo(d) ?? "n/a").leftPadded(to: 13) + " " + String(weight).leftPadded(to: 6) + " "
                     + String(active).leftPadded(to: 10) + " " + String(inactive).leftPadded(to: 10) + "\n"
             case .standard:
-                out += prefix + " " + forwardingName(d.forwarding).leftPadded(to: 7) + " "
-                    + String(weight).leftPadded(to: 6) + " "
-                    + String(active).leftPadded(to: 10) + " " + String(inactive).leftPadded(to: 10) + "\n"
+                // Appended piece by piece: this line is printed once per destination.
+                out += prefix
+                out += " "
+                out.appendLeftJustified(forwardingName(d.forwarding), width: 7)
+                out += " "
+                out.appendLeftJustified(String(weight), width: 6)
+                out += " "
+                out.appendLeftJustified(String(active), width: 10)
+                out += " "
+                out.appendLeftJustified(String(inactive), width: 10)
+                out += "\n"
             }
         }
         return out

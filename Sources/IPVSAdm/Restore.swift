@@ -108,7 +108,8 @@ struct TableModel: Sendable {
 
     /// Applies one operation; returns the error the kernel would give, or nil.
     mutating func apply(_ op: IPVSOperation) -> IPVSError? {
-        let context = OperationText.context(op)
+        // Formatted only on failure: building it for every rule was a large part of checking.
+        var context: String { OperationText.context(op) }
         func missingService(_ k: ServiceKey) -> IPVSError? {
             services[k] == nil ? IPVSError(code: .notFound, message: "no such service", context: context) : nil
         }

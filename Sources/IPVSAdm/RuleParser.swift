@@ -16,7 +16,10 @@ public enum RuleParser {
             let bytes = rawLine.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 13 })
             if bytes.isEmpty || bytes[0].first == 35 { continue }
             let tokens = bytes.map { String(decoding: $0, as: UTF8.self) }
-            let line = tokens.joined(separator: " ")
+            // Already single-space separated (as ipvsadm -S writes): the line itself is the text.
+            let singleSpaced = rawLine.count == bytes.reduce(bytes.count - 1) { $0 + $1.count }
+                && !rawLine.contains(9) && !rawLine.contains(13)
+            let line = singleSpaced ? String(decoding: rawLine, as: UTF8.self) : tokens.joined(separator: " ")
             let op = try parse(arguments: tokens, verb: nil, file: file, line: lineNumber)
             rules.append(Rule(operation: op, line: lineNumber, text: line))
         }
@@ -36,12 +39,37 @@ public enum RuleParser {
 
 private typealias Opt = RuleSyntax.Opt
 
+/// The options of one rule line and their values, in the order given. A line has a handful, so
+/// a linear scan beats hashing.
+private struct OptionValues {
+    private var entries: [(opt: Opt, value: String?, token: String)] = []
+
+    subscript(_ opt: Opt) -> (value: String?, token: String)? {
+        get {
+            for e in entries where e.opt == opt { return (e.value, e.token) }
+            return nil
+        }
+        set {
+            if let i = entries.firstIndex(where: { $0.opt == opt }) {
+                if let newValue { entries[i] = (opt, newValue.value, newValue.token) } else { entries.remove(at: i) }
+            } else if let newValue {
+                entries.append((opt, newValue.value, newValue.token))
+            }
+        }
+    }
+
+    /// The first option given that satisfies `predicate`, with its value.
+    func first(where predicate: (Opt) -> Bool) -> (value: String?, token: String)? {
+        entries.first { predicate($0.opt) }.map { ($0.value, $0.token) }
+    }
+}
+
 private struct LineParser {
     let file: String
     let line: Int
     var verb: RuleVerb?
     var verbToken: String?
-    var values: [Opt: (value: String?, token: String)] = [:]
+    var values = OptionValues()
     var order: [Opt] = []
     var positionals: [String] = []
 
@@ -76,6 +104,7 @@ private struct LineParser {
                 let value = try takeValue(opt, inline: inline, tokens: tokens, index: &i, token: t)
                 try record(opt, value, token: t)
             } else if t.hasPrefix("-"), t.utf8.count > 1 {
+                if try scanASCIIShortOptions(t, tokens: tokens, index: &i) { continue }
                 let chars = Array(t.dropFirst())
                 var j = 0
                 while j < chars.count {
@@ -97,6 +126,35 @@ private struct LineParser {
                 positionals.append(t)
             }
         }
+    }
+
+    /// The fast path of short-option scanning for an all-ASCII token such as `-t` or `-gw5`;
+    /// returns false (having consumed nothing) when the token needs the general path.
+    mutating func scanASCIIShortOptions(_ t: String, tokens: [String], index i: inout Int) throws(RuleSyntaxError) -> Bool {
+        let u = t.utf8
+        guard u.allSatisfy({ $0 < 128 }) else { return false }
+        var opts: [(Opt, hasRest: Bool)] = []
+        var j = u.index(after: u.startIndex)
+        while j != u.endIndex {
+            guard let opt = Opt.byShortASCII[Int(u[j])] else { return false }
+            j = u.index(after: j)
+            if opt.arity == .none {
+                opts.append((opt, false))
+                continue
+            }
+            opts.append((opt, j != u.endIndex))
+            break
+        }
+        for (opt, hasRest) in opts {
+            if opt.arity == .none {
+                try record(opt, nil, token: t)
+                continue
+            }
+            let rest = hasRest ? String(t[String.Index(j, within: t)!...]) : nil
+            let value = try takeValue(opt, inline: rest, tokens: tokens, index: &i, token: t)
+            try record(opt, value, token: t)
+        }
+        return true
     }
 
     func takeValue(
@@ -295,6 +353,9 @@ private struct LineParser {
             guard let a = IPAddress(hostPart), a.family == .inet6 else { throw bad() }
             return (a, try port(portPart!, proto: proto, whole: text))
         }
+        if let (v4, portText) = Self.dottedQuad(text) {
+            return (.v4(v4), try portText.map { (p) throws(RuleSyntaxError) -> UInt16 in try port(p, proto: proto, whole: text) })
+        }
         if let a = IPAddress(text), a.family == .inet6 { return (a, nil) }
         if let colon = text.lastIndex(of: ":") {
             hostPart = text[..<colon]
@@ -312,6 +373,40 @@ private struct LineParser {
             throw bad()
         }
         return (address, try portPart.map { (p) throws(RuleSyntaxError) -> UInt16 in try port(p, proto: proto, whole: text) })
+    }
+
+    /// The common `a.b.c.d[:PORT]` form, read without building strings: the address (as
+    /// `inet_pton(AF_INET)` reads it: four decimal octets 0-255, no leading zeros) and the text
+    /// after the colon. Nil for anything else, which then takes the general path.
+    static func dottedQuad(_ text: String) -> (UInt32, Substring?)? {
+        let u = text.utf8
+        var address: UInt32 = 0
+        var octet = 0, digits = 0, dots = 0
+        var i = u.startIndex
+        while i != u.endIndex {
+            let c = u[i]
+            if c >= 48 && c <= 57 {
+                if digits > 0 && octet == 0 { return nil }
+                octet = octet * 10 + Int(c - 48)
+                digits += 1
+                if octet > 255 { return nil }
+            } else if c == 46 {
+                guard digits > 0, dots < 3 else { return nil }
+                address = address << 8 | UInt32(octet)
+                octet = 0; digits = 0; dots += 1
+            } else if c == 58 {
+                break
+            } else {
+                return nil
+            }
+            i = u.index(after: i)
+        }
+        guard dots == 3, digits > 0 else { return nil }
+        address = address << 8 | UInt32(octet)
+        if i == u.endIndex { return (address, nil) }
+        let portStart = u.index(after: i)
+        guard u[portStart...].allSatisfy({ $0 != 58 }) else { return nil }
+        return (address, text[String.Index(portStart, within: text)!...])
     }
 
     func port(_ text: Substring, proto: IPVSProtocol, whole: String) throws(RuleSyntaxError) -> UInt16 {
@@ -400,7 +495,7 @@ private struct LineParser {
             }
         }
         if case .address = key, port == 0, !flags.contains(.persistent) {
-            throw fail(.invalidValue, values.first { Self.serviceOpts.contains($0.key) }?.value.value,
+            throw fail(.invalidValue, values.first { Self.serviceOpts.contains($0) }?.value,
                        "port 0 is only allowed for persistent services (add -p)")
         }
         return Service(key: key, scheduler: scheduler, flags: flags, timeout: timeout, netmask: netmask, persistenceEngine: pe)

@@ -85,7 +85,10 @@ public enum RuleSyntax {
     enum Arity { case none, required, optional }
 
     /// Option identity (ipvsadm's long option name).
-    enum Opt: String, CaseIterable {
+    ///
+    /// Hashed by case, not by name: rule parsing looks options up in sets and dictionaries
+    /// several times per line, and hashing the raw-value string dominated parsing time.
+    enum Opt: String, CaseIterable, Hashable {
         case addService = "add-service", editService = "edit-service", deleteService = "delete-service"
         case clear, zero, addServer = "add-server", editServer = "edit-server", deleteServer = "delete-server"
         case set, startDaemon = "start-daemon", stopDaemon = "stop-daemon"
@@ -170,11 +173,21 @@ public enum RuleSyntax {
             }
         }
 
+        static func == (a: Opt, b: Opt) -> Bool { a.caseIndex == b.caseIndex }
+        func hash(into hasher: inout Hasher) { hasher.combine(caseIndex) }
+
+        /// The enum's stored discriminator (a payload-less enum of fewer than 256 cases is one byte).
+        private var caseIndex: UInt8 { unsafeBitCast(self, to: UInt8.self) }
+
         /// How the option is usually written, for messages: `-s`, `--pe`.
         var spelling: String { short.map { "-\($0)" } ?? "--\(rawValue)" }
 
         static let byShort: [Character: Opt] = Dictionary(
             uniqueKeysWithValues: allCases.compactMap { o in o.short.map { ($0, o) } })
+        /// `byShort` indexed by ASCII code, for the common all-ASCII option token.
+        static let byShortASCII: [Opt?] = (0..<128).map { code in
+            byShort[Character(Unicode.Scalar(UInt8(code)))]
+        }
         static let byLong: [String: Opt] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
     }
 }

@@ -26,19 +26,20 @@ public enum IPVSAdmOrder {
         if r != 0 { return r }
         r = Int32(ka.proto) - Int32(kb.proto)
         if r != 0 { return r }
-        r = compareWords(ka.addressBytes, kb.addressBytes, wide: ka.family == AddressFamily.inet6.rawValue)
+        r = compareWords(ka.address, kb.address, wide: ka.family == AddressFamily.inet6.rawValue)
         if r != 0 { return r }
         return Int32(ka.port) - Int32(kb.port)
     }
 
     static func compare(_ a: IPAddress, _ pa: UInt16, _ b: IPAddress, _ pb: UInt16) -> Int32 {
-        let r = compareWords(a.paddedBytes, b.paddedBytes, wide: a.family == .inet6)
+        let r = compareWords(a, b, wide: a.family == .inet6)
         if r != 0 { return r }
         return Int32(pa) - Int32(pb)
     }
 
-    /// `ntohl(x) - ntohl(y)` word by word, truncated to `int` as the C code does.
-    private static func compareWords(_ a: [UInt8], _ b: [UInt8], wide: Bool) -> Int32 {
+    /// Compares the addresses' 16-byte kernel forms (`union nf_inet_addr`) 32-bit word by word,
+    /// as ipvsadm does: only the first word unless `wide`.
+    private static func compareWords(_ a: IPAddress?, _ b: IPAddress?, wide: Bool) -> Int32 {
         for w in 0..<(wide ? 4 : 1) {
             let x = word(a, w), y = word(b, w)
             let r = Int32(bitPattern: x &- y)
@@ -47,15 +48,21 @@ public enum IPVSAdmOrder {
         return 0
     }
 
-    private static func word(_ bytes: [UInt8], _ index: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(bytes[index * 4 + $1]) }
+    /// Word `index` (0-3) of the address's 16-byte form, read big-endian; zero for no address.
+    private static func word(_ address: IPAddress?, _ index: Int) -> UInt32 {
+        switch address {
+        case .v4(let v)?: index == 0 ? v : 0
+        case .v6(let hi, let lo)?:
+            UInt32(truncatingIfNeeded: (index < 2 ? hi : lo) >> (index % 2 == 0 ? 32 : 0))
+        case nil: 0
+        }
     }
 
     private struct SortKey {
         var fwmark: UInt32 = 0
         var family: UInt16
         var proto: UInt16 = 0
-        var addressBytes = [UInt8](repeating: 0, count: 16)
+        var address: IPAddress?
         var port: UInt16 = 0
 
         init(_ key: ServiceKey) {
@@ -66,14 +73,12 @@ public enum IPVSAdmOrder {
             case .address(let p, let a, let port):
                 family = a.family.rawValue
                 proto = p.rawValue
-                addressBytes = a.paddedBytes
+                address = a
                 self.port = port
             }
         }
     }
 
-    /// glibc's `msort_with_tmp`: split in halves (first half n/2), merge taking the left
-    /// element while `compare(left, right) <= 0`.
     static func mergeSorted<T>(_ items: [T], by compare: (T, T) -> Int32) -> [T] {
         var a = items
         var tmp = items

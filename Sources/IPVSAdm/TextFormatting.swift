@@ -17,6 +17,13 @@ extension String {
         return n >= width ? self : String(repeating: " ", count: width - n) + self
     }
 
+    /// Appends `text` as `%-Ns` would print it, without building the padded copy.
+    mutating func appendLeftJustified(_ text: String, width: Int) {
+        append(text)
+        let n = text.utf8.count
+        if n < width { append(contentsOf: repeatElement(" " as Character, count: width - n)) }
+    }
+
     /// The first `length` bytes, as ipvsadm's `buf[length] = '\0'` does.
     func truncated(to length: Int) -> String {
         utf8.count <= length ? self : String(decoding: utf8.prefix(length), as: UTF8.self)
