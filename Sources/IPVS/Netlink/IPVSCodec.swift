@@ -286,6 +286,9 @@ enum IPVSCodec {
 
     static func decodeAddress(_ bytes: ArraySlice<UInt8>, family: AddressFamily) throws(NetlinkDecodeError) -> IPAddress {
         let size = family == .inet ? 4 : 16
+        if family == .inet, bytes.count >= 4, let raw = WireRead.integer(UInt32.self, bytes, at: 0) {
+            return .v4(UInt32(bigEndian: raw))
+        }
         guard bytes.count >= size, let address = IPAddress(bytes: bytes.prefix(size)) else {
             throw NetlinkDecodeError("\(family) address attribute has \(bytes.count) bytes")
         }

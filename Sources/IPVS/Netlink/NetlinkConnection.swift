@@ -38,8 +38,12 @@ final class NetlinkConnection: NetlinkTransport {
     let family: UInt16
     private var sequence: UInt32
     private var buffer: [UInt8]
-    /// Slots for `recvmmsg`, allocated on first use.
+    /// Slots for `recvmmsg`, allocated on first use, with their headers, vectors and sender
+    /// addresses (reused: a table listing calls `recvmmsg` once or twice per service).
     private var batchBuffer: [UInt8] = []
+    private var batchHeaders: [vigil_mmsghdr] = []
+    private var batchVectors: [iovec] = []
+    private var batchSenders: [sockaddr_nl] = []
     /// 64 datagrams of up to 32 KiB per `recvmmsg`: the kernel never builds a netlink reply
     /// bigger than 32 KiB (`netlink_recvmsg` caps `max_recvmsg_len`).
     private static let batchSlots = 64
@@ -223,17 +227,20 @@ final class NetlinkConnection: NetlinkTransport {
     func receiveMany(maxDatagrams: Int, context: String) throws(IPVSError) -> [NetlinkMessage] {
         let slots = max(1, min(maxDatagrams, Self.batchSlots))
         let slotBytes = Self.batchSlotBytes
-        if batchBuffer.isEmpty { batchBuffer = [UInt8](repeating: 0, count: Self.batchSlots * slotBytes) }
-        var headers = [vigil_mmsghdr](repeating: vigil_mmsghdr(), count: slots)
-        var vectors = [iovec](repeating: iovec(), count: slots)
-        var senders = [sockaddr_nl](repeating: sockaddr_nl(), count: slots)
+        if batchBuffer.isEmpty {
+            batchBuffer = [UInt8](repeating: 0, count: Self.batchSlots * slotBytes)
+            batchHeaders = [vigil_mmsghdr](repeating: vigil_mmsghdr(), count: Self.batchSlots)
+            batchVectors = [iovec](repeating: iovec(), count: Self.batchSlots)
+            batchSenders = [sockaddr_nl](repeating: sockaddr_nl(), count: Self.batchSlots)
+        }
         let fd = self.fd
         let outcome: Result<Int, SystemCallError> = batchBuffer.withUnsafeMutableBytes { raw in
-            vectors.withUnsafeMutableBufferPointer { iov in
-                senders.withUnsafeMutableBufferPointer { from in
-                    headers.withUnsafeMutableBufferPointer { h in
+            batchVectors.withUnsafeMutableBufferPointer { iov in
+                batchSenders.withUnsafeMutableBufferPointer { from in
+                    batchHeaders.withUnsafeMutableBufferPointer { h in
                         for i in 0..<slots {
                             iov[i] = iovec(iov_base: raw.baseAddress! + i * slotBytes, iov_len: slotBytes)
+                            h[i] = vigil_mmsghdr()
                             h[i].msg_hdr.msg_iov = iov.baseAddress! + i
                             h[i].msg_hdr.msg_iovlen = 1
                             h[i].msg_hdr.msg_name = UnsafeMutableRawPointer(from.baseAddress! + i)
@@ -263,12 +270,12 @@ final class NetlinkConnection: NetlinkTransport {
         }
         var messages: [NetlinkMessage] = []
         for i in 0..<count {
-            if senders[i].nl_pid != 0 { continue }
-            if headers[i].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 {
+            if batchSenders[i].nl_pid != 0 { continue }
+            if batchHeaders[i].msg_hdr.msg_flags & Int32(MSG_TRUNC) != 0 {
                 throw IPVSError(code: .malformedReply, message: "kernel reply exceeds \(slotBytes) bytes", context: context)
             }
             let start = i * slotBytes
-            let datagram = Array(batchBuffer[start..<(start + Int(headers[i].msg_len))])
+            let datagram = Array(batchBuffer[start..<(start + Int(batchHeaders[i].msg_len))])
             do {
                 messages += try NetlinkMessage.parse(datagram[...])
             } catch {
