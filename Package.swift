@@ -77,7 +77,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP", "KeepalivedConfig"]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
