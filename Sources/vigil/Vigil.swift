@@ -12,6 +12,17 @@ struct Vigil: AsyncParsableCommand {
 
     @OptionGroup var options: VigilOptions
 
+    /// Routes `genhash` before the keepalived-style flags are parsed, so its own short options
+    /// (`-p PORT`, as in keepalived's genhash) are not taken by vigil's `-p PIDFILE`.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "genhash" {
+            await Genhash.main(Array(arguments.dropFirst()))
+        } else {
+            await Vigil.main(arguments)
+        }
+    }
+
     func run() async throws {
         let status: Int32
         if options.configTest {
