@@ -72,7 +72,7 @@ public struct LVSPlan: Sendable, Hashable {
                                              weight: UInt32(clamping: max(0, rs.weight)),
                                              upperThreshold: rs.upperThreshold, lowerThreshold: rs.lowerThreshold),
                     checks: checks, inhibitOnFailure: rs.inhibitOnFailure,
-                    notifyUp: rs.notifyUp.map(splitCommand), notifyDown: rs.notifyDown.map(splitCommand))
+                    notifyUp: rs.notifyUp.map(splitScriptCommand), notifyDown: rs.notifyDown.map(splitScriptCommand))
             }
             let sorry = vs.sorryServer.map {
                 Destination(address: $0.address.address, port: $0.address.port, forwarding: IPVS.ForwardingMethod($0.forwardingMethod), weight: 1)
@@ -82,7 +82,7 @@ public struct LVSPlan: Sendable, Hashable {
                     service: Self.service(key, vs), realServers: realServers.map { Self.adjustPort($0, for: key) },
                     sorryServer: sorry, sorryServerInhibit: vs.sorryServer?.inhibit ?? false,
                     quorum: vs.quorum, hysteresis: vs.hysteresis,
-                    quorumUp: vs.quorumUp.map(splitCommand), quorumDown: vs.quorumDown.map(splitCommand)))
+                    quorumUp: vs.quorumUp.map(splitScriptCommand), quorumDown: vs.quorumDown.map(splitScriptCommand)))
             }
         }
         self.init(virtualServers: specs, flushOnStart: config.global.lvsFlush, notes: notes,
@@ -141,7 +141,7 @@ public struct LVSPlan: Sendable, Hashable {
                 CheckSpec(kind: .smtp(SMTPCheckSettings(connection: connection($0, s.timing), heloName: s.heloName)), timing: timing(s.timing))
             }
         case .misc(let m):
-            let settings = MiscCheckSettings(arguments: splitCommand(m.path), timeout: .seconds(m.timeout), dynamic: m.dynamic,
+            let settings = MiscCheckSettings(arguments: splitScriptCommand(m.path), timeout: .seconds(m.timeout), dynamic: m.dynamic,
                                              user: m.user ?? global.scriptUser, group: m.user == nil ? global.scriptGroup : m.group)
             return [CheckSpec(kind: .misc(settings), timing: timing(m.timing))]
         case .dns, .udp, .ping, .file:
@@ -150,42 +150,6 @@ public struct LVSPlan: Sendable, Hashable {
     }
 }
 
-/// Splits a command line into words as keepalived does for scripts: whitespace separates,
-/// single or double quotes group, backslash escapes. No expansion of any kind.
-public func splitCommand(_ line: String) -> [String] {
-    var words: [String] = []
-    var current = ""
-    var inWord = false
-    var quote: Character? = nil
-    var escape = false
-    for ch in line {
-        if escape {
-            current.append(ch)
-            escape = false
-            continue
-        }
-        if ch == "\\" && quote != "'" {
-            escape = true
-            inWord = true
-            continue
-        }
-        if let q = quote {
-            if ch == q { quote = nil } else { current.append(ch) }
-            continue
-        }
-        if ch == "'" || ch == "\"" {
-            quote = ch
-            inWord = true
-        } else if ch == " " || ch == "\t" {
-            if inWord { words.append(current); current = ""; inWord = false }
-        } else {
-            current.append(ch)
-            inWord = true
-        }
-    }
-    if inWord { words.append(current) }
-    return words
-}
 
 extension IPVSProtocol {
     init(_ p: TransportProtocol) {

@@ -51,28 +51,6 @@ public func genericNotifyArguments(group: Bool, name: String, state: VRRPState, 
     [group ? "GROUP" : "INSTANCE", name, state.rawValue, String(priority)]
 }
 
-/// Splits a keepalived script line into words, honouring single and double quotes.
-public func splitScriptCommand(_ line: String) -> [String] {
-    var words: [String] = []
-    var current = ""
-    var quote: Character?
-    var inWord = false
-    for ch in line {
-        if let q = quote {
-            if ch == q { quote = nil } else { current.append(ch) }
-        } else if ch == "\"" || ch == "'" {
-            quote = ch
-            inWord = true
-        } else if ch == " " || ch == "\t" {
-            if inWord { words.append(current); current = ""; inWord = false }
-        } else {
-            current.append(ch)
-            inWord = true
-        }
-    }
-    if inWord { words.append(current) }
-    return words
-}
 
 /// A script refused by `enable_script_security`, with the reason keepalived would give.
 public struct ScriptSecurityError: Error, Sendable, Hashable, CustomStringConvertible {

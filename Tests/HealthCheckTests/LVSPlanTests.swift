@@ -111,6 +111,6 @@ struct LVSPlanTests {
 
     @Test("command lines split like keepalived's, with no expansion")
     func split() {
-        #expect(splitCommand(#"/bin/x "a b" 'c d' e\ f $HOME"#) == ["/bin/x", "a b", "c d", "e f", "$HOME"])
+        #expect(splitScriptCommand(#"/bin/x "a b" 'c d' e\ f $HOME"#) == ["/bin/x", "a b", "c d", "e f", "$HOME"])
     }
 }
