@@ -94,16 +94,24 @@ struct RuntimeTests {
         for _ in 0..<200 where await runtime.status.first?.state != .backup {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let feeder = Task {
+        // The peer is a thread of its own: a Task would share the cooperative pool with every other
+        // suite running in parallel, and a starved pool would silence the "peer" for seconds.
+        let peerDone = DispatchSemaphore(value: 0)
+        let corruptPacket = corrupt
+        let feeder = Thread {
             for _ in 0..<45 {
-                for (payload, ttl) in [(good, UInt8(255)), (corrupt, 255), (good, 64)] {
+                for (payload, ttl) in [(good, UInt8(255)), (corruptPacket, 255), (good, 64)] {
                     wire.inject(VRRPReceivedPacket(payload: payload, source: peer, destination: VRRPConstants.multicastV4,
                                                    ttl: ttl, interface: "lab0"))
                 }
-                try? await Task.sleep(for: .milliseconds(100))
+                Thread.sleep(forTimeInterval: 0.1)
             }
+            peerDone.signal()
         }
-        await feeder.value
+        feeder.start()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { peerDone.wait(); c.resume() }
+        }
         let status = await runtime.status.first
         #expect(status?.state == .backup && status?.masterAddress == peer)
         let counters = await runtime.counters
