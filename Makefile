@@ -15,19 +15,21 @@ build:
 release:
 	$(SWIFT) build -c release
 
-# Host tests (units, namespaces, reference-tool comparisons) run here; tests needing an IPVS
+# Host tests (units, namespaces, reference-tool comparisons) run here, serially: several suites
+# block cooperative-pool threads while they wait for processes, which starves timer-driven tests
+# in other suites on a 2-core machine; tests needing an IPVS
 # kernel (targets named *KernelTests) run in one boot of the lab VM, serially because they share the
 # kernel table. In the VM the test binary runs directly: `swift test` would spend many minutes
 # loading manifests under software emulation. Each half prints its summary.
 KERNEL_TESTS = .build/debug/VigilPackageTests.xctest --testing-library swift-testing --filter KernelTests --no-parallel
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 	Scripts/vm/run.sh '$(KERNEL_TESTS)'
 
 test-host:
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 test-vm:
 	$(SWIFT) build --build-tests
