@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "KeepalivedConfig", dependencies: ["VigilSupport"]),
         // Checkers, the scheduling pool, quorum and sorry-server logic.
         .target(name: "HealthCheck", dependencies: [
-            "IPVS", "KeepalivedConfig", "VigilSupport",
+            "CNetlink", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

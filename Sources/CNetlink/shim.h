@@ -18,6 +18,9 @@
 
 #include <sys/syscall.h>
 #include <unistd.h>
+// The probe reactor's event loop (Swift's Glibc module leaves these headers out).
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 /// `CLONE_NEWNET` (sched.h, which Swift's Glibc module imports without _GNU_SOURCE).
 static const int vigil_clone_newnet = 0x40000000;

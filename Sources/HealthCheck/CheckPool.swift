@@ -35,12 +35,20 @@ public struct ProbeStatistics: Sendable {
     }
 }
 
-/// Builds the checker for a spec.
-public func makeChecker(_ spec: CheckSpec, group: any EventLoopGroup) throws -> any HealthChecker {
+/// A checker whose check can run entirely on its probe reactor's thread, without a task.
+protocol ReactorChecker: HealthChecker {
+    var reactor: ProbeReactor { get }
+    /// Starts one check on the reactor thread; `completion` runs there exactly once. Returns
+    /// false, starting nothing, when this checker needs a task instead (SSL_GET).
+    func start(completion: @escaping (CheckResult) -> Void) -> Bool
+}
+
+/// Builds the checker for a spec: network checks live on `reactor`, TLS uses `group`.
+public func makeChecker(_ spec: CheckSpec, reactor: ProbeReactor, group: any EventLoopGroup) throws -> any HealthChecker {
     switch spec.kind {
-    case .tcp(let c): TCPChecker(settings: c, group: group)
-    case .http(let h): try HTTPChecker(settings: h, group: group)
-    case .smtp(let s): SMTPChecker(settings: s, group: group)
+    case .tcp(let c): TCPChecker(settings: c, reactor: reactor)
+    case .http(let h): try HTTPChecker(settings: h, reactor: reactor, group: group)
+    case .smtp(let s): SMTPChecker(settings: s, reactor: reactor)
     case .misc(let m): MiscChecker(settings: m)
     }
 }
@@ -48,22 +56,30 @@ public func makeChecker(_ spec: CheckSpec, group: any EventLoopGroup) throws -> 
 /// Runs every distinct probe concurrently, each on its own schedule, and reports results.
 /// Identical ``CheckSpec``s given more than once run once (keepalived #2358, #2111): callers
 /// map their checkers to ``index(of:)``.
+///
+/// Probes are spread over one ``ProbeReactor`` thread per core. Each reactor keeps its probes'
+/// timers and runs TCP_CHECK, HTTP_GET and SMTP_CHECK conversations itself; SSL_GET and
+/// MISC_CHECK run as tasks whose results come back to the reactor, so every probe's schedule
+/// and up/down state live in one place.
 public final class CheckPool: Sendable {
     public let specs: [CheckSpec]
     private let indexBySpec: [CheckSpec: Int]
-    private let checkers: [any HealthChecker]
+    private let reactors: [ProbeReactor]
+    private let probes: [ScheduledProbe]
     private let continuation: AsyncStream<ProbeEvent>.Continuation
     /// Every probe result that changed a checker's state (and, with `reportAll`, every result).
     public let events: AsyncStream<ProbeEvent>
     private let stats = Mutex(ProbeStatistics())
     private let reportAll: Bool
     private let logger: Logger
+    private let cancellation = Mutex<(cancelled: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     /// Bound on stored lateness samples.
     static let maxSamples = 2_000_000
 
-    public init(specs: [CheckSpec], group: any EventLoopGroup, reportAll: Bool = false,
-                logger: Logger = Logger(label: "vigil.check")) throws {
+    /// `reactorThreads` defaults to one per core.
+    public init(specs: [CheckSpec], group: any EventLoopGroup, reactorThreads: Int = System.coreCount,
+                reportAll: Bool = false, logger: Logger = Logger(label: "vigil.check")) throws {
         var unique: [CheckSpec] = []
         var index: [CheckSpec: Int] = [:]
         for s in specs where index[s] == nil {
@@ -72,10 +88,26 @@ public final class CheckPool: Sendable {
         }
         self.specs = unique
         self.indexBySpec = index
-        self.checkers = try unique.map { try makeChecker($0, group: group) }
+        var reactors: [ProbeReactor] = []
+        do {
+            for n in 0..<max(1, min(reactorThreads, unique.count)) { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)")) }
+            self.probes = try unique.enumerated().map { i, spec in
+                let reactor = reactors[i % reactors.count]
+                return ScheduledProbe(index: i, spec: spec, reactor: reactor,
+                                      checker: try makeChecker(spec, reactor: reactor, group: group))
+            }
+        } catch {
+            reactors.forEach { $0.stop() }
+            throw error
+        }
+        self.reactors = reactors
         (events, continuation) = AsyncStream.makeStream(of: ProbeEvent.self)
         self.reportAll = reportAll
         self.logger = logger
+    }
+
+    deinit {
+        reactors.forEach { $0.stop() }
     }
 
     /// The probe that runs `spec`.
@@ -83,49 +115,97 @@ public final class CheckPool: Sendable {
 
     public var statistics: ProbeStatistics { stats.withLock { $0 } }
 
-    /// Runs all probes until the calling task is cancelled, then finishes ``events``.
+    /// Runs all probes until the calling task is cancelled, then stops the reactors and finishes
+    /// ``events``. Call once.
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            for i in specs.indices {
-                group.addTask { await self.runProbe(i) }
+        for probe in probes {
+            probe.reactor.execute { [self] in
+                probe.due = ProbeReactor.now() &+ UInt64(probe.state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
+                arm(probe)
             }
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let already = cancellation.withLock { state -> Bool in
+                    if state.cancelled { return true }
+                    state.waiter = c
+                    return false
+                }
+                if already { c.resume() }
+            }
+        } onCancel: {
+            let waiter = cancellation.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.cancelled = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for reactor in reactors { group.addTask { await reactor.shutdown() } }
         }
         continuation.finish()
     }
 
-    private func runProbe(_ i: Int) async {
-        let clock = ContinuousClock()
-        var state = CheckerState(timing: specs[i].timing)
-        var due = clock.now.advanced(by: state.firstDelay(random: Double.random(in: 0..<1)))
-        let checker = checkers[i]
-        while !Task.isCancelled {
-            do { try await Task.sleep(until: due, tolerance: .zero, clock: clock) } catch { break }
-            let start = clock.now
-            let late = start - due
-            let result = await checker.check()
-            let change = state.record(result)
-            stats.withLock { s in
-                s.checks += 1
-                if !result.isSuccess { s.failures += 1 }
-                if s.lateness.count < Self.maxSamples {
-                    let (sec, atto) = late.components
-                    s.lateness.append(Double(sec) + Double(atto) / 1e18)
-                }
-            }
-            if let up = change.becameUp {
-                if case .failure(let why) = result, !up {
-                    logger.info("\(specs[i].kind.name) \(describeTarget(specs[i])) down: \(why)")
-                } else {
-                    logger.info("\(specs[i].kind.name) \(describeTarget(specs[i])) \(up ? "up" : "down")")
-                }
-            }
-            if reportAll || change.becameUp != nil || change.weight != nil {
-                continuation.yield(ProbeEvent(probe: i, result: result, change: change, isUp: state.isUp))
-            }
-            due = due.advanced(by: change.nextDelay)
-            let now = clock.now
-            if due < now { due = now }
+    /// Reactor thread: runs `probe` when it is due.
+    private func arm(_ probe: ScheduledProbe) {
+        probe.reactor.schedule(at: probe.due) { [self] in fire(probe) }
+    }
+
+    private func fire(_ probe: ScheduledProbe) {
+        let start = ProbeReactor.now()
+        let late = start >= probe.due ? start - probe.due : 0
+        if let native = probe.checker as? any ReactorChecker,
+           native.start(completion: { [self] result in complete(probe, result, late: late) }) {
+            return
         }
+        let checker = probe.checker
+        Task { [self] in
+            let result = await checker.check()
+            probe.reactor.execute { [self] in complete(probe, result, late: late) }
+        }
+    }
+
+    private func complete(_ probe: ScheduledProbe, _ result: CheckResult, late: UInt64) {
+        guard !probe.reactor.isStopping else { return }
+        let change = probe.state.record(result)
+        stats.withLock { s in
+            s.checks += 1
+            if !result.isSuccess { s.failures += 1 }
+            if s.lateness.count < Self.maxSamples { s.lateness.append(Double(late) / 1e9) }
+        }
+        let spec = specs[probe.index]
+        if let up = change.becameUp {
+            if case .failure(let why) = result, !up {
+                logger.info("\(spec.kind.name) \(describeTarget(spec)) down: \(why)")
+            } else {
+                logger.info("\(spec.kind.name) \(describeTarget(spec)) \(up ? "up" : "down")")
+            }
+        }
+        if reportAll || change.becameUp != nil || change.weight != nil {
+            continuation.yield(ProbeEvent(probe: probe.index, result: result, change: change, isUp: probe.state.isUp))
+        }
+        probe.due &+= UInt64(change.nextDelay.nanoseconds)
+        let now = ProbeReactor.now()
+        if probe.due < now { probe.due = now }
+        arm(probe)
+    }
+}
+
+/// One probe's schedule and up/down state; touched only on its reactor's thread.
+final class ScheduledProbe: @unchecked Sendable {
+    let index: Int
+    let reactor: ProbeReactor
+    let checker: any HealthChecker
+    var state: CheckerState
+    /// When the next check is due (CLOCK_MONOTONIC ns).
+    var due: UInt64 = 0
+
+    init(index: Int, spec: CheckSpec, reactor: ProbeReactor, checker: any HealthChecker) {
+        self.index = index
+        self.reactor = reactor
+        self.checker = checker
+        self.state = CheckerState(timing: spec.timing)
     }
 }
 

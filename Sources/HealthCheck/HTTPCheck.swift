@@ -6,18 +6,23 @@ import VigilSupport
 /// HTTP_GET (and, with `tls`, SSL_GET): every `url` block must answer with an accepted status
 /// and, when set, a body whose MD5 equals `digest`. Each url's whole exchange is bounded by
 /// connect_timeout.
-public struct HTTPChecker: HealthChecker {
+public struct HTTPChecker: ReactorChecker {
     public let settings: HTTPCheckSettings
+    public let reactor: ProbeReactor
+    /// Event loops for SSL_GET's TLS (swift-nio-ssl); plain HTTP runs on `reactor`.
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
+    let addresses: ProbeAddresses
     let endpoint: ProbeEndpoint
     /// The request of each of `settings.urls`, built once.
     let requests: [[UInt8]]
 
     /// Throws when SSL_GET verification material (CA file) cannot be loaded.
-    public init(settings: HTTPCheckSettings, group: any EventLoopGroup) throws {
+    public init(settings: HTTPCheckSettings, reactor: ProbeReactor, group: any EventLoopGroup) throws {
         self.settings = settings
+        self.reactor = reactor
         self.group = group
+        self.addresses = ProbeAddresses(settings.connection)
         self.endpoint = ProbeEndpoint(settings.connection)
         self.requests = settings.urls.map { Self.request(for: $0, settings: settings) }
         self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
@@ -26,11 +31,35 @@ public struct HTTPChecker: HealthChecker {
     public func check() async -> CheckResult {
         for (url, request) in zip(settings.urls, requests) {
             let result = await fetch(url, request: request).result
-            if case .failure(let why) = result {
-                return .failure("\(settings.tls == nil ? "HTTP" : "HTTPS") \(url.path): \(why)")
-            }
+            if case .failure(let why) = result { return failure(url, why) }
         }
         return .success(weight: nil)
+    }
+
+    /// Plain HTTP_GET runs every url in turn on the reactor thread; SSL_GET does not (TLS is NIO's).
+    func start(completion: @escaping (CheckResult) -> Void) -> Bool {
+        guard tls == nil else { return false }
+        startURL(0, completion: completion)
+        return true
+    }
+
+    private func startURL(_ i: Int, completion: @escaping (CheckResult) -> Void) {
+        guard i < settings.urls.count else {
+            completion(.success(weight: nil))
+            return
+        }
+        let url = settings.urls[i]
+        reactor.startExchange(addresses, exchange(url, request: requests[i], box: nil)) { result in
+            if case .failure(let why) = result {
+                completion(failure(url, why))
+            } else {
+                startURL(i + 1, completion: completion)
+            }
+        }
+    }
+
+    private func failure(_ url: URLCheck, _ why: String) -> CheckResult {
+        .failure("\(settings.tls == nil ? "HTTP" : "HTTPS") \(url.path): \(why)")
     }
 
     /// Fetches one url and judges it; also returns the status and body digest (for genhash).
@@ -47,27 +76,36 @@ public struct HTTPChecker: HealthChecker {
             + "Connection: close\r\n\r\n").utf8)
     }
 
-    private func fetch(_ url: URLCheck, request: [UInt8]) async -> (result: CheckResult, status: Int?, md5: String?) {
-        let host = url.virtualHost ?? settings.virtualHost
-        let box = HTTPResponseBox()
+    /// The conversation that fetches and judges one url; `box` (when given) records what it saw.
+    private func exchange(_ url: URLCheck, request: [UInt8], box: HTTPResponseBox?) -> HTTPExchange {
         let maxBody = settings.maxBodyBytes
-        let needBody = url.digest != nil
-        let serverName: String? = settings.tls.flatMap { t in
-            if let v = t.verification { return v.expectedName ?? host }
-            return t.enableSNI ? host : nil
-        }
-        let result = await runExchange(group: group, settings: settings.connection, endpoint: endpoint, tls: tls, serverName: serverName) {
-            HTTPExchange(request: request, maxBody: maxBody, needBody: needBody) { status, body, complete in
-                let md5 = complete ? hexMD5(body) : nil
-                box.status = status
-                box.md5 = md5
-                guard url.statusCodes.contains(status) else { return .failure("status \(status) not accepted") }
-                if let want = url.digest {
-                    guard let md5 else { return .failure("body larger than \(maxBody) bytes; digest not checked") }
-                    guard md5 == want else { return .failure("digest \(md5) differs from \(want)") }
-                }
-                return .success(weight: nil)
+        return HTTPExchange(request: request, maxBody: maxBody, needBody: url.digest != nil || box != nil) { status, body, complete in
+            let md5 = complete && (url.digest != nil || box != nil) ? hexMD5(body) : nil
+            box?.status = status
+            box?.md5 = md5
+            guard url.statusCodes.contains(status) else { return .failure("status \(status) not accepted") }
+            if let want = url.digest {
+                guard let md5 else { return .failure("body larger than \(maxBody) bytes; digest not checked") }
+                guard md5 == want else { return .failure("digest \(md5) differs from \(want)") }
             }
+            return .success(weight: nil)
+        }
+    }
+
+    private func fetch(_ url: URLCheck, request: [UInt8]) async -> (result: CheckResult, status: Int?, md5: String?) {
+        let box = HTTPResponseBox()
+        let result: CheckResult
+        if let tls {
+            let host = url.virtualHost ?? settings.virtualHost
+            let serverName: String? = settings.tls.flatMap { t in
+                if let v = t.verification { return v.expectedName ?? host }
+                return t.enableSNI ? host : nil
+            }
+            result = await runExchange(group: group, settings: settings.connection, endpoint: endpoint, tls: tls, serverName: serverName) {
+                exchange(url, request: request, box: box)
+            }
+        } else {
+            result = await reactor.exchange(addresses) { exchange(url, request: request, box: box) }
         }
         return (result, box.status, box.md5)
     }
@@ -122,7 +160,7 @@ struct HTTPExchange: Conversation {
             }
             return .needMore
         case .complete(let status, let body):
-            return .finished(judge(status, body, true))
+            return .finished(judge(status, body.count > maxBody ? [] : body, body.count <= maxBody))
         }
     }
 
@@ -130,7 +168,7 @@ struct HTTPExchange: Conversation {
         let bytes = buffer.readableBytesView
         switch HTTPResponseParser.parse(bytes, closed: true) {
         case .complete(let status, let body):
-            return judge(status, body, true)
+            return judge(status, body.count > maxBody ? [] : body, body.count <= maxBody)
         case .invalid(let why):
             return .failure(why)
         case .incompleteHead:

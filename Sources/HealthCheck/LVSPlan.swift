@@ -133,7 +133,8 @@ public struct LVSPlan: Sendable, Hashable {
             let settings = HTTPCheckSettings(
                 connection: connection(h.connection, h.timing), urls: urls, virtualHost: h.virtualhost ?? vs.virtualhost,
                 version: h.httpProtocol == "1.1" ? .http11 : .http10,
-                tls: h.useTLS ? TLSSettings(enableSNI: h.enableSNI) : nil)
+                tls: h.useTLS ? TLSSettings(enableSNI: h.enableSNI,
+                                            verification: h.verifyCA.map { TLSVerification(caFile: $0, expectedName: h.verifyName) }) : nil)
             return [CheckSpec(kind: .http(settings), timing: timing(h.timing))]
         case .smtp(let s):
             let targets = [s.connection] + s.hosts

@@ -2,22 +2,25 @@ import NIOCore
 import VigilSupport
 
 /// SMTP_CHECK: a 2xx greeting, `HELO helo_name` answered with 250, then `QUIT` (RFC 5321 §4.1.1).
-public struct SMTPChecker: HealthChecker {
+public struct SMTPChecker: ReactorChecker {
     public let settings: SMTPCheckSettings
-    let group: any EventLoopGroup
-    let endpoint: ProbeEndpoint
+    public let reactor: ProbeReactor
+    let addresses: ProbeAddresses
 
-    public init(settings: SMTPCheckSettings, group: any EventLoopGroup) {
+    public init(settings: SMTPCheckSettings, reactor: ProbeReactor) {
         self.settings = settings
-        self.group = group
-        self.endpoint = ProbeEndpoint(settings.connection)
+        self.reactor = reactor
+        self.addresses = ProbeAddresses(settings.connection)
     }
 
     public func check() async -> CheckResult {
         let helo = settings.heloName
-        return await runExchange(group: group, settings: settings.connection, endpoint: endpoint, tls: nil, serverName: nil) {
-            SMTPExchange(heloName: helo)
-        }
+        return await reactor.exchange(addresses) { SMTPExchange(heloName: helo) }
+    }
+
+    func start(completion: @escaping (CheckResult) -> Void) -> Bool {
+        reactor.startExchange(addresses, SMTPExchange(heloName: settings.heloName), completion: completion)
+        return true
     }
 }
 

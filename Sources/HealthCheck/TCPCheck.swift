@@ -2,19 +2,24 @@ import NIOCore
 import VigilSupport
 
 /// TCP_CHECK: passes when a TCP connection to the target opens within `connect_timeout`.
-public struct TCPChecker: HealthChecker {
+public struct TCPChecker: ReactorChecker {
     public let settings: ConnectionSettings
-    let group: any EventLoopGroup
-    let endpoint: ProbeEndpoint
+    public let reactor: ProbeReactor
+    let addresses: ProbeAddresses
 
-    public init(settings: ConnectionSettings, group: any EventLoopGroup) {
+    public init(settings: ConnectionSettings, reactor: ProbeReactor) {
         self.settings = settings
-        self.group = group
-        self.endpoint = ProbeEndpoint(settings)
+        self.reactor = reactor
+        self.addresses = ProbeAddresses(settings)
     }
 
     public func check() async -> CheckResult {
-        await runExchange(group: group, settings: settings, endpoint: endpoint, tls: nil, serverName: nil) { ConnectOnly() }
+        await reactor.exchange(addresses) { ConnectOnly() }
+    }
+
+    func start(completion: @escaping (CheckResult) -> Void) -> Bool {
+        reactor.startExchange(addresses, ConnectOnly(), completion: completion)
+        return true
     }
 }
 

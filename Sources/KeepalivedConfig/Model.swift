@@ -727,10 +727,16 @@ public struct HTTPCheck: Sendable, Codable, Hashable {
     public var enableSNI: Bool
     /// `fast_recovery`.
     public var fastRecovery: Bool
+    /// `verify_ca` (SSL_GET, Vigil extension): PEM file of CA certificates the server's chain must lead to.
+    public var verifyCA: String?
+    /// `verify_name` (SSL_GET, Vigil extension): name the certificate must carry; defaults to the virtual host.
+    public var verifyName: String?
 
     public init(timing: CheckerTiming, connection: CheckerConnection, useTLS: Bool, urls: [HTTPURL] = [],
                 httpProtocol: String = "1.0", virtualhost: String? = nil, enableSNI: Bool = false,
-                fastRecovery: Bool = false) {
+                fastRecovery: Bool = false, verifyCA: String? = nil, verifyName: String? = nil) {
+        self.verifyCA = verifyCA
+        self.verifyName = verifyName
         self.timing = timing
         self.connection = connection
         self.useTLS = useTLS

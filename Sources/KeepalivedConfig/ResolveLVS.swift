@@ -18,6 +18,8 @@ extension Keywords {
 
     static let connection: [String] = ["connect_ip", "connect_port", "bindto", "bind_if", "bind_port", "fwmark", "log_all_failures"]
     static let http: [String] = ["url", "http_protocol", "fast_recovery", "enable_sni", "virtualhost"] + connection + timing
+    /// SSL_GET adds Vigil's certificate verification (keepalived never verifies: issue #804).
+    static let ssl: [String] = http + ["verify_ca", "verify_name"]
     static let url: [String] = ["path", "digest", "status_code", "virtualhost", "regex", "regex_no_match", "regex_options",
                                 "regex_stack", "regex_min_offset", "regex_max_offset"]
     static let smtp: [String] = ["helo_name", "host"] + connection + timing
@@ -427,7 +429,8 @@ extension Resolver {
         var connection = CheckerConnection(connectIP: rs.address.address, connectPort: defaultPort)
         let known: [String]
         switch kind {
-        case .http, .ssl: known = Keywords.http
+        case .http: known = Keywords.http
+        case .ssl: known = Keywords.ssl
         case .smtp: known = Keywords.smtp
         case .misc: known = Keywords.misc
         case .dns: known = Keywords.dns
@@ -464,6 +467,10 @@ extension Resolver {
                 http.enableSNI = ctx.bool(child)
             case (.http, "virtualhost"), (.ssl, "virtualhost"):
                 http.virtualhost = ctx.word(child, expected: "a host name")
+            case (.ssl, "verify_ca"):
+                http.verifyCA = ctx.text(child, expected: "a PEM file of CA certificates")
+            case (.ssl, "verify_name"):
+                http.verifyName = ctx.word(child, expected: "a host name")
             case (.smtp, "helo_name"):
                 if let h = ctx.text(child, expected: "a host name") { smtp.heloName = h }
             case (.smtp, "host"):
@@ -531,6 +538,9 @@ extension Resolver {
             if http.urls.isEmpty {
                 ctx.error(.missingRequired, "\(kind.rawValue) for real_server \(rs.address) has no `url { path ... }` block", at: node.location)
                 return nil
+            }
+            if http.verifyName != nil && http.verifyCA == nil {
+                ctx.warning(.ignoredSetting, "`verify_name` has no effect without `verify_ca`: the certificate is not verified", at: node.location)
             }
             return kind == .ssl ? .ssl(http) : .http(http)
         case .smtp:

@@ -38,8 +38,10 @@ struct Genhash: AsyncParsableCommand {
             connection: ConnectionSettings(address: address, port: port ?? (useSSL ? 443 : 80), timeout: .seconds(timeout)),
             urls: [], virtualHost: virtualHost, version: version,
             tls: useSSL ? TLSSettings(enableSNI: virtualHost != nil) : nil, maxBodyBytes: 64 << 20)
-        let checker = try HTTPChecker(settings: settings, group: MultiThreadedEventLoopGroup.singleton)
+        let reactor = try ProbeReactor(name: "vigil-genhash")
+        let checker = try HTTPChecker(settings: settings, reactor: reactor, group: MultiThreadedEventLoopGroup.singleton)
         let (result, status, md5) = await checker.fetch(URLCheck(path: url, statusCodes: StatusCodeSet([100...999])))
+        await reactor.shutdown()
         if verbose, let status { writeStandardOutput("HTTP status = \(status)\n") }
         guard let md5 else {
             if case .failure(let why) = result { writeStandardError("vigil genhash: \(settings.connection.target)\(url): \(why)\n") }

@@ -109,6 +109,41 @@ struct LVSPlanTests {
         #expect(Set(p.allChecks).count == p.allChecks.count - 1)
     }
 
+    @Test("SSL_GET verifies certificates only when verify_ca is set (Vigil extension); HTTP_GET warns they are unknown")
+    func sslVerification() throws {
+        func ssl(_ extra: String, kind: String = "SSL_GET") -> LoadResult {
+            ConfigLoader.parse(text: """
+                virtual_server 192.0.2.1 443 {
+                    real_server 198.51.100.1 443 {
+                        \(kind) {
+                            url {
+                                path /
+                            }
+                            enable_sni
+                            virtualhost api.example.com
+                            \(extra)
+                        }
+                    }
+                }
+                """, fileName: "ssl.conf", options: LoadOptions(hostName: "test", checkScripts: false))
+        }
+        func tls(_ loaded: LoadResult) throws -> TLSSettings? {
+            let plan = LVSPlan(configuration: try #require(loaded.configuration))
+            guard case .http(let h) = plan.virtualServers[0].realServers[0].checks[0].kind else { return nil }
+            return h.tls
+        }
+        #expect(try tls(ssl(""))?.verification == nil)
+        let verified = ssl("verify_ca /etc/vigil/ca.pem\n verify_name lb.example.com")
+        #expect(!verified.hasErrors)
+        #expect(try tls(verified)?.verification == TLSVerification(caFile: "/etc/vigil/ca.pem", expectedName: "lb.example.com"))
+        #expect(try tls(ssl("verify_ca /etc/vigil/ca.pem"))?.verification == TLSVerification(caFile: "/etc/vigil/ca.pem"))
+        let nameOnly = ssl("verify_name lb.example.com")
+        #expect(!nameOnly.hasErrors)
+        #expect(nameOnly.diagnostics.contains { $0.message.contains("`verify_name` has no effect without `verify_ca`") })
+        let plain = ssl("verify_ca /etc/vigil/ca.pem", kind: "HTTP_GET")
+        #expect(plain.diagnostics.contains { $0.message.contains("unknown keyword `verify_ca` in HTTP_GET") })
+    }
+
     @Test("command lines split like keepalived's, with no expansion")
     func split() {
         #expect(splitScriptCommand(#"/bin/x "a b" 'c d' e\ f $HOME"#) == ["/bin/x", "a b", "c d", "e f", "$HOME"])

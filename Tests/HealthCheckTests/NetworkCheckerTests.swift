@@ -6,11 +6,13 @@ import Testing
 import VigilSupport
 
 private let group = MultiThreadedEventLoopGroup.singleton
+/// One reactor for these suites (a checker lives on one reactor thread).
+let testReactor = try! ProbeReactor(name: "test-probe")
 
 private func http(_ port: UInt16, _ urls: [URLCheck], timeout: Duration = .seconds(2),
                   version: HTTPVersion = .http10, virtualHost: String? = nil, tls: TLSSettings? = nil) throws -> HTTPChecker {
     try HTTPChecker(settings: HTTPCheckSettings(connection: connection(port, timeout: timeout), urls: urls,
-                                                virtualHost: virtualHost, version: version, tls: tls), group: group)
+                                                virtualHost: virtualHost, version: version, tls: tls), reactor: testReactor, group: group)
 }
 
 @Suite("TCP_CHECK against loopback")
@@ -19,13 +21,13 @@ struct TCPCheckTests {
     func listening() async throws {
         let server = try await TestServer.start(.silent)
         defer { Task { await server.stop() } }
-        let r = await TCPChecker(settings: connection(server.port), group: group).check()
+        let r = await TCPChecker(settings: connection(server.port), reactor: testReactor).check()
         #expect(r == .success(weight: nil))
     }
 
     @Test("a closed port fails with the reason")
     func closed() async throws {
-        let r = await TCPChecker(settings: ConnectionSettings(address: deadAddress, port: 9), group: group).check()
+        let r = await TCPChecker(settings: ConnectionSettings(address: deadAddress, port: 9), reactor: testReactor).check()
         guard case .failure(let why) = r else { Issue.record("expected failure"); return }
         #expect(why.contains("connect"))
     }
@@ -36,7 +38,7 @@ struct TCPCheckTests {
         defer { Task { await server.stop() } }
         var c = connection(server.port)
         c.bindAddress = IPAddress("127.0.0.2")
-        let r = await TCPChecker(settings: c, group: group).check()
+        let r = await TCPChecker(settings: c, reactor: testReactor).check()
         #expect(r == .success(weight: nil))
     }
 }
@@ -119,10 +121,10 @@ struct HTTPCheckTests {
         defer { Task { await server.stop() } }
         var s = HTTPCheckSettings(connection: connection(server.port), urls: [URLCheck(path: "/", digest: hexMD5(body.utf8))])
         s.maxBodyBytes = 1000
-        let r = try await HTTPChecker(settings: s, group: group).check()
+        let r = try await HTTPChecker(settings: s, reactor: testReactor, group: group).check()
         #expect(!r.isSuccess)
         s.maxBodyBytes = 10000
-        #expect(try await HTTPChecker(settings: s, group: group).check().isSuccess)
+        #expect(try await HTTPChecker(settings: s, reactor: testReactor, group: group).check().isSuccess)
     }
 }
 
@@ -153,7 +155,7 @@ struct SMTPCheckTests {
     func run(_ greeting: Int, _ helo: Int) async throws -> (CheckResult, [String]) {
         let server = try await TestServer.start(.smtp(greeting: greeting, helo: helo))
         defer { Task { await server.stop() } }
-        let r = await SMTPChecker(settings: SMTPCheckSettings(connection: connection(server.port), heloName: "lb.example"), group: group).check()
+        let r = await SMTPChecker(settings: SMTPCheckSettings(connection: connection(server.port), heloName: "lb.example"), reactor: testReactor).check()
         for _ in 0..<40 where r.isSuccess && !server.log.requests.contains("QUIT") {
             try await Task.sleep(for: .milliseconds(50))
         }

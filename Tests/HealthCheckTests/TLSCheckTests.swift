@@ -35,7 +35,7 @@ struct TestPKI: Sendable {
 struct TLSCheckTests {
     func check(_ port: UInt16, tls: TLSSettings, vhost: String? = nil, digest: String? = nil) throws -> HTTPChecker {
         try HTTPChecker(settings: HTTPCheckSettings(connection: connection(port), urls: [URLCheck(path: "/", digest: digest)],
-                                                    virtualHost: vhost, tls: tls), group: MultiThreadedEventLoopGroup.singleton)
+                                                    virtualHost: vhost, tls: tls), reactor: testReactor, group: MultiThreadedEventLoopGroup.singleton)
     }
 
     @Test("self-signed certificate: passes without verification, as keepalived does")
@@ -73,7 +73,7 @@ struct TLSCheckTests {
         let pki = try await TestPKI.shared()
         let server = try await TestServer.start(.http(status: 200, body: "tls"), tls: pki.serverContextFor("self"))
         defer { Task { await server.stop() } }
-        let c = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(server.port, timeout: .milliseconds(500)), urls: [URLCheck(path: "/")]), group: MultiThreadedEventLoopGroup.singleton)
+        let c = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(server.port, timeout: .milliseconds(500)), urls: [URLCheck(path: "/")]), reactor: testReactor, group: MultiThreadedEventLoopGroup.singleton)
         #expect(!(await c.check().isSuccess))
     }
 }

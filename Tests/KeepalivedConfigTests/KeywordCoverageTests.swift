@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func checkerKeywords() {
-        let lists: [(String, [String])] = [("TCP_CHECK", Keywords.plain), ("HTTP_GET", Keywords.http), ("SMTP_CHECK", Keywords.smtp),
+        let lists: [(String, [String])] = [("TCP_CHECK", Keywords.plain), ("HTTP_GET", Keywords.http), ("SSL_GET", Keywords.ssl), ("SMTP_CHECK", Keywords.smtp),
                                            ("MISC_CHECK", Keywords.misc), ("DNS_CHECK", Keywords.dns), ("UDP_CHECK", Keywords.udp),
                                            ("FILE_CHECK", Keywords.file)]
         for (kind, keywords) in lists {

@@ -1,0 +1,410 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CNetlink
+import NIOCore
+import Synchronization
+import VigilSupport
+
+/// One thread running an epoll loop, a timer heap and the plain-TCP conversations of the
+/// checks given to it — keepalived's scheduler design, so a check costs about what it costs
+/// keepalived: a handful of system calls, no channel pipeline, no task hop.
+///
+/// Everything not marked otherwise runs on the reactor's own thread (``execute(_:)`` gets
+/// there from anywhere). TLS conversations run on SwiftNIO instead (see `runExchange`).
+public final class ProbeReactor: @unchecked Sendable {
+    /// A unit of work for the reactor thread.
+    typealias Job = @Sendable () -> Void
+
+    private let epfd: Int32
+    /// `eventfd` that wakes `epoll_wait` when work is posted from another thread.
+    private let wakeFD: Int32
+    private let inbox = Mutex<(jobs: [Job], stopping: Bool)>(([], false))
+    private let exited = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    // Reactor-thread state.
+    private var timers = TimerHeap()
+    private var exchanges: [ActiveExchange?] = []
+    private var freeSlots: [Int] = []
+    private var generation: UInt32 = 0
+    private var stopping = false
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    private let name: String
+
+    /// Starts the reactor thread.
+    public init(name: String = "vigil-probe") throws(SystemCallError) {
+        self.name = name
+        epfd = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        do throws(SystemCallError) {
+            wakeFD = try systemCall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
+        } catch {
+            close(epfd)
+            throw error
+        }
+        var ev = epoll_event()
+        ev.events = EPOLLIN.rawValue
+        ev.data.u64 = UInt64.max
+        _ = epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, &ev)
+        let unmanaged = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            let reactor = Unmanaged<ProbeReactor>.fromOpaque(arg!).takeRetainedValue()
+            reactor.loop()
+            return nil
+        }, unmanaged.toOpaque())
+        if rc != 0 {
+            unmanaged.release()
+            close(wakeFD)
+            close(epfd)
+            throw SystemCallError(call: "pthread_create", errno: Errno(rc))
+        }
+        pthread_detach(thread)
+    }
+
+    /// Runs `job` on the reactor thread. Returns false, dropping the job, once the reactor is stopping.
+    @discardableResult
+    public func execute(_ job: @escaping @Sendable () -> Void) -> Bool {
+        let accepted = inbox.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            state.jobs.append(job)
+            return true
+        }
+        if accepted { wake() }
+        return accepted
+    }
+
+    /// Asks the thread to stop without waiting: open exchanges complete with a failure, timers are dropped.
+    public func stop() {
+        inbox.withLock { $0.stopping = true }
+        wake()
+    }
+
+    /// True once the reactor is stopping: results arriving now are not acted on. Reactor thread only.
+    var isStopping: Bool { stopping }
+
+    /// Stops the thread (see ``stop()``) and returns once it has exited.
+    public func shutdown() async {
+        stop()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = exited.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    // MARK: Reactor thread
+
+    /// CLOCK_MONOTONIC in nanoseconds.
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// Runs `body` at `deadline` (CLOCK_MONOTONIC ns). Timers are never cancelled: bodies check
+    /// whether they still apply. Reactor thread only.
+    func schedule(at deadline: UInt64, _ body: @escaping () -> Void) {
+        timers.push(deadline, body)
+    }
+
+    private func loop() {
+        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        while !stopping {
+            var timeout: Int32 = -1
+            if let next = timers.nextDeadline {
+                let now = Self.now()
+                timeout = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+            }
+            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
+            if n > 0 {
+                for i in 0..<Int(n) {
+                    let token = events[i].data.u64
+                    if token == UInt64.max {
+                        drainInbox()
+                    } else {
+                        ready(token: token, events: events[i].events)
+                    }
+                }
+            }
+            let now = Self.now()
+            while let body = timers.popDue(now) { body() }
+        }
+        for case let exchange? in exchanges { finish(exchange, .failure("probe abandoned: checker stopping")) }
+        exchanges.removeAll()
+        timers = TimerHeap()
+        close(wakeFD)
+        close(epfd)
+        readBuffer.deallocate()
+        let waiters = exited.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    private func drainInbox() {
+        var counter: UInt64 = 0
+        _ = read(wakeFD, &counter, 8)
+        let (jobs, stop) = inbox.withLock { state -> ([Job], Bool) in
+            defer { state.jobs.removeAll(keepingCapacity: true) }
+            return (state.jobs, state.stopping)
+        }
+        for job in jobs { job() }
+        if stop { stopping = true }
+    }
+
+    // MARK: Exchanges
+
+    /// One TCP connection carrying one conversation.
+    private final class ActiveExchange {
+        let fd: Int32
+        let token: UInt64
+        var conversation: any Conversation
+        let addresses: ProbeAddresses
+        let completion: (CheckResult) -> Void
+        var connected = false
+        var buffer = ByteBuffer()
+        var pending: [UInt8] = []
+        var pendingOffset = 0
+        /// Result to report once `pending` is sent (a parting word such as SMTP's QUIT).
+        var finishAfterSend: CheckResult?
+
+        init(fd: Int32, token: UInt64, conversation: any Conversation, addresses: ProbeAddresses,
+             completion: @escaping (CheckResult) -> Void) {
+            self.fd = fd
+            self.token = token
+            self.conversation = conversation
+            self.addresses = addresses
+            self.completion = completion
+        }
+    }
+
+    /// Connects to `addresses` and runs `conversation`; `completion` runs exactly once on the
+    /// reactor thread, at the latest when `addresses.timeout` has passed (the whole exchange is
+    /// bounded, keepalived #1822). Reactor thread only.
+    func startExchange(_ addresses: ProbeAddresses, _ conversation: any Conversation,
+                       completion: @escaping (CheckResult) -> Void) {
+        if stopping {
+            completion(.failure("probe abandoned: checker stopping"))
+            return
+        }
+        let fd: Int32, connected: Bool
+        do throws(SystemCallError) {
+            (fd, connected) = try ProbeSocket.connect(addresses)
+        } catch {
+            completion(.failure("connect to \(addresses.label): \(error.errno)"))
+            return
+        }
+        let slot = freeSlots.popLast() ?? { exchanges.append(nil); return exchanges.count - 1 }()
+        generation &+= 1
+        let token = UInt64(generation) << 32 | UInt64(slot)
+        let exchange = ActiveExchange(fd: fd, token: token, conversation: conversation, addresses: addresses, completion: completion)
+        exchanges[slot] = exchange
+        var ev = epoll_event()
+        ev.events = EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        ev.data.u64 = token
+        if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 {
+            finish(exchange, .failure("epoll_ctl: \(Errno.current)"))
+            return
+        }
+        let deadline = Self.now() &+ UInt64(max(1, addresses.timeout.nanoseconds))
+        schedule(at: deadline) { [unowned self] in
+            guard let current = self.lookup(token) else { return }
+            self.finish(current, .failure(current.connected
+                ? "no complete answer within \(addresses.timeout)"
+                : "connect to \(addresses.label): connect timed out"))
+        }
+        if connected { becameConnected(exchange) }
+    }
+
+    private func lookup(_ token: UInt64) -> ActiveExchange? {
+        let slot = Int(token & 0xFFFF_FFFF)
+        guard slot < exchanges.count, let e = exchanges[slot], e.token == token else { return nil }
+        return e
+    }
+
+    private func ready(token: UInt64, events: UInt32) {
+        guard let exchange = lookup(token) else { return }
+        if !exchange.connected {
+            if let error = ProbeSocket.pendingError(exchange.fd) {
+                finish(exchange, .failure("connect to \(exchange.addresses.label): \(error)"))
+                return
+            }
+            if events & (EPOLLOUT.rawValue | EPOLLIN.rawValue) == 0 { return }
+            becameConnected(exchange)
+            guard lookup(token) != nil else { return }
+        } else if events & EPOLLOUT.rawValue != 0, !exchange.pending.isEmpty {
+            flush(exchange)
+            guard lookup(token) != nil else { return }
+        }
+        if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            readAvailable(exchange)
+        }
+    }
+
+    private func becameConnected(_ exchange: ActiveExchange) {
+        exchange.connected = true
+        switch exchange.conversation.opening() {
+        case .some(let bytes) where bytes.isEmpty:
+            finish(exchange, .success(weight: nil))
+        case .some(let bytes):
+            send(exchange, bytes)
+        case .none:
+            watch(exchange, output: false)
+        }
+    }
+
+    private func send(_ exchange: ActiveExchange, _ bytes: [UInt8]) {
+        exchange.pending = bytes
+        exchange.pendingOffset = 0
+        flush(exchange)
+    }
+
+    /// Writes what is pending; watches for writability while some remains.
+    private func flush(_ exchange: ActiveExchange) {
+        do throws(SystemCallError) {
+            while exchange.pendingOffset < exchange.pending.count {
+                let n = try ProbeSocket.send(exchange.fd, exchange.pending[exchange.pendingOffset...])
+                if n == 0 { break }
+                exchange.pendingOffset += n
+            }
+        } catch {
+            finish(exchange, exchange.finishAfterSend ?? .failure("send to \(exchange.addresses.label): \(error.errno)"))
+            return
+        }
+        if exchange.pendingOffset >= exchange.pending.count {
+            exchange.pending = []
+            exchange.pendingOffset = 0
+            if let result = exchange.finishAfterSend {
+                finish(exchange, result)
+                return
+            }
+            watch(exchange, output: false)
+        } else {
+            watch(exchange, output: true)
+        }
+    }
+
+    private func watch(_ exchange: ActiveExchange, output: Bool) {
+        var ev = epoll_event()
+        ev.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (output ? EPOLLOUT.rawValue : 0)
+        ev.data.u64 = exchange.token
+        _ = epoll_ctl(epfd, EPOLL_CTL_MOD, exchange.fd, &ev)
+    }
+
+    private func readAvailable(_ exchange: ActiveExchange) {
+        while true {
+            let n: Int?
+            do throws(SystemCallError) {
+                n = try ProbeSocket.receive(exchange.fd, into: readBuffer)
+            } catch {
+                finish(exchange, .failure("receive from \(exchange.addresses.label): \(error.errno)"))
+                return
+            }
+            guard let n else { return }
+            if n == 0 {
+                finish(exchange, exchange.conversation.closed(&exchange.buffer))
+                return
+            }
+            exchange.buffer.writeBytes(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+            switch exchange.conversation.received(&exchange.buffer) {
+            case .needMore:
+                if exchange.buffer.readableBytes > exchange.conversation.maxBuffered {
+                    finish(exchange, .failure("response larger than \(exchange.conversation.maxBuffered) bytes"))
+                    return
+                }
+            case .send(let bytes):
+                send(exchange, bytes)
+                guard lookup(exchange.token) != nil else { return }
+            case .finished(let result):
+                finish(exchange, result)
+                return
+            case .sendThenFinish(let bytes, let result):
+                exchange.finishAfterSend = result
+                send(exchange, bytes)
+                return
+            }
+        }
+    }
+
+    private func finish(_ exchange: ActiveExchange, _ result: CheckResult) {
+        let slot = Int(exchange.token & 0xFFFF_FFFF)
+        guard slot < exchanges.count, exchanges[slot] === exchange else { return }
+        exchanges[slot] = nil
+        freeSlots.append(slot)
+        close(exchange.fd)
+        exchange.completion(result)
+    }
+}
+
+extension ProbeReactor {
+    /// Runs one exchange from any task and returns its result (one-shot checks, genhash).
+    func exchange(_ addresses: ProbeAddresses, _ makeConversation: @escaping @Sendable () -> any Conversation) async -> CheckResult {
+        await withCheckedContinuation { (c: CheckedContinuation<CheckResult, Never>) in
+            let accepted = execute { [unowned self] in
+                self.startExchange(addresses, makeConversation()) { c.resume(returning: $0) }
+            }
+            if !accepted { c.resume(returning: .failure("probe abandoned: checker stopping")) }
+        }
+    }
+}
+
+/// A binary min-heap of timers keyed by deadline; ties run in scheduling order.
+struct TimerHeap {
+    private struct Entry {
+        let deadline: UInt64
+        let sequence: UInt64
+        let body: () -> Void
+        func before(_ other: Entry) -> Bool {
+            deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
+        }
+    }
+    private var entries: [Entry] = []
+    private var sequence: UInt64 = 0
+
+    var count: Int { entries.count }
+    var nextDeadline: UInt64? { entries.first?.deadline }
+
+    mutating func push(_ deadline: UInt64, _ body: @escaping () -> Void) {
+        sequence &+= 1
+        entries.append(Entry(deadline: deadline, sequence: sequence, body: body))
+        var i = entries.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard entries[i].before(entries[parent]) else { break }
+            entries.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    /// Removes and returns the earliest timer due at `now`.
+    mutating func popDue(_ now: UInt64) -> (() -> Void)? {
+        guard let first = entries.first, first.deadline <= now else { return nil }
+        let last = entries.removeLast()
+        if !entries.isEmpty {
+            entries[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < entries.count, entries[l].before(entries[m]) { m = l }
+                if r < entries.count, entries[r].before(entries[m]) { m = r }
+                if m == i { break }
+                entries.swapAt(i, m)
+                i = m
+            }
+        }
+        return first.body
+    }
+}
