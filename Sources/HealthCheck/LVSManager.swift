@@ -92,6 +92,14 @@ public actor LVSManager {
             logger.notice("lvs_flush: flushing the IPVS table")
             try await ipvs.apply([.flush])
         }
+        if let t = plan.timeouts {
+            do {
+                try await ipvs.apply([.setTimeouts(t)])
+                logger.info("lvs_timeouts: tcp \(t.tcp) tcpfin \(t.tcpFin) udp \(t.udp) (0: unchanged)")
+            } catch {
+                logger.error("lvs_timeouts not applied: \(error)")
+            }
+        }
         for note in plan.notes { logger.warning("\(note)") }
         try await reconcile(reason: "start")
     }

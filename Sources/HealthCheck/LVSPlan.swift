@@ -8,16 +8,19 @@ public struct LVSPlan: Sendable, Hashable {
     public var virtualServers: [VirtualServerSpec]
     /// `lvs_flush`: flush the whole IPVS table at start-up.
     public var flushOnStart: Bool
+    /// `lvs_timeouts`: set once at start-up; 0 leaves that timeout as the kernel has it.
+    public var timeouts: Timeouts?
     /// Things configured that this half does not act on (each names where), for the log.
     public var notes: [String]
     /// `script_user USER [GROUP]` for notify and quorum scripts; nil runs them as Vigil's user.
     public var scriptUser: String?
     public var scriptGroup: String?
 
-    public init(virtualServers: [VirtualServerSpec], flushOnStart: Bool = false, notes: [String] = [],
+    public init(virtualServers: [VirtualServerSpec], flushOnStart: Bool = false, timeouts: Timeouts? = nil, notes: [String] = [],
                 scriptUser: String? = nil, scriptGroup: String? = nil) {
         self.virtualServers = virtualServers
         self.flushOnStart = flushOnStart
+        self.timeouts = timeouts
         self.notes = notes
         self.scriptUser = scriptUser
         self.scriptGroup = scriptGroup
@@ -85,7 +88,10 @@ public struct LVSPlan: Sendable, Hashable {
                     quorumUp: vs.quorumUp.map(splitScriptCommand), quorumDown: vs.quorumDown.map(splitScriptCommand)))
             }
         }
-        self.init(virtualServers: specs, flushOnStart: config.global.lvsFlush, notes: notes,
+        let timeouts = config.global.lvsTimeouts.map { t in
+            Timeouts(tcp: UInt32(t.tcp ?? 0), tcpFin: UInt32(t.tcpFin ?? 0), udp: UInt32(t.udp ?? 0))
+        }
+        self.init(virtualServers: specs, flushOnStart: config.global.lvsFlush, timeouts: timeouts, notes: notes,
                   scriptUser: config.global.scriptUser, scriptGroup: config.global.scriptGroup)
     }
 

@@ -54,6 +54,19 @@ public enum Lab {
         return nil
     }
 
+    /// A product of this package built next to the test bundle (e.g. `.build/debug/vigil`), else
+    /// in `.build/debug` of the current directory; nil when neither exists.
+    public static func builtProduct(_ name: String) -> String? {
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent()
+        for _ in 0..<6 {
+            let candidate = dir.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/" + name
+        return FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil
+    }
+
     /// Runs a program to completion and returns its exit status (-1 if it could not start).
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String]) -> Int32 {

@@ -11,7 +11,7 @@ import VigilSupport
 import VigilTestSupport
 
 /// `ipvsadm -Ln` as service → destination → weight.
-private func ipvsadmTable() -> [String: [String: UInt32]] {
+func ipvsadmTable() -> [String: [String: UInt32]] {
     var table: [String: [String: UInt32]] = [:]
     var current: String?
     for line in shell("/usr/sbin/ipvsadm", ["-Ln"]).split(separator: "\n") {
@@ -27,7 +27,7 @@ private func ipvsadmTable() -> [String: [String: UInt32]] {
 }
 
 @discardableResult
-private func shell(_ exe: String, _ args: [String]) -> String {
+func shell(_ exe: String, _ args: [String]) -> String {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
@@ -41,7 +41,7 @@ private func shell(_ exe: String, _ args: [String]) -> String {
 }
 
 /// Polls until `condition` holds on the `ipvsadm -Ln` table (at most `seconds`).
-private func eventually(_ what: String, within seconds: Double = 15, _ condition: ([String: [String: UInt32]]) -> Bool) async -> Bool {
+func eventually(_ what: String, within seconds: Double = 15, _ condition: ([String: [String: UInt32]]) -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .seconds(seconds)
     while ContinuousClock.now < deadline {
         if condition(ipvsadmTable()) { return true }
@@ -51,26 +51,33 @@ private func eventually(_ what: String, within seconds: Double = 15, _ condition
     return false
 }
 
-/// A loopback TCP listener that can be killed and restored on the same port.
-private final class Backend: @unchecked Sendable {
+/// A loopback TCP listener that can be killed and restored on the same port. With `http`, each
+/// connection gets `HTTP/1.0 200 OK` and a short body, else it is closed at once.
+final class Backend: @unchecked Sendable {
     let port: UInt16
+    let http: Bool
     private var channel: (any Channel)?
 
-    init() async throws {
-        let ch = try await Self.listen(0)
+    init(http: Bool = false) async throws {
+        self.http = http
+        let ch = try await Self.listen(0, http: http)
         port = UInt16(ch.localAddress!.port!)
         channel = ch
     }
 
-    static func listen(_ port: Int) async throws -> any Channel {
+    static func listen(_ port: Int, http: Bool) async throws -> any Channel {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { $0.close() }
+            .childChannelInitializer { channel in
+                guard http else { return channel.close() }
+                let answer = channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                return channel.writeAndFlush(answer).flatMap { channel.close() }
+            }
             .bind(host: "127.0.0.1", port: port).get()
     }
 
     func kill() async { try? await channel?.close(); channel = nil }
-    func restore() async throws { channel = try await Self.listen(Int(port)) }
+    func restore() async throws { channel = try await Self.listen(Int(port), http: http) }
 }
 
 private let loopback = IPAddress("127.0.0.1")!

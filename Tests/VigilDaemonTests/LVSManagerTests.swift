@@ -67,6 +67,17 @@ struct LVSManagerTests {
         #expect(ops.first.map { if case .addDestination(_, let d) = $0 { d.address == addr("198.51.100.2") } else { false } } == true)
     }
 
+    @Test("lvs_timeouts are set once at start")
+    func timeouts() async throws {
+        let fake = FakeIPVS()
+        var p = plan()
+        p.timeouts = Timeouts(tcp: 7200, tcpFin: 0, udp: 60)
+        let (m, _) = try manager(p, fake)
+        try await m.start()
+        let sets = await fake.applied.filter { if case .setTimeouts = $0 { true } else { false } }
+        #expect(sets == [.setTimeouts(Timeouts(tcp: 7200, tcpFin: 0, udp: 60))])
+    }
+
     @Test("lvs_flush clears the whole table first")
     func flush() async throws {
         let fake = FakeIPVS([ServiceEntry(service: Service(key: foreign))])
