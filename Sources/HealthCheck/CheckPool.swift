@@ -77,9 +77,9 @@ public final class CheckPool: Sendable {
     /// Bound on stored lateness samples.
     static let maxSamples = 2_000_000
 
-    /// `reactorThreads` defaults to one per core.
+    /// `reactorThreads` defaults to one per core; `maxInFlight` bounds each reactor's open connections.
     public init(specs: [CheckSpec], group: any EventLoopGroup, reactorThreads: Int = System.coreCount,
-                reportAll: Bool = false, logger: Logger = Logger(label: "vigil.check")) throws {
+                maxInFlight: Int = 256, reportAll: Bool = false, logger: Logger = Logger(label: "vigil.check")) throws {
         var unique: [CheckSpec] = []
         var index: [CheckSpec: Int] = [:]
         for s in specs where index[s] == nil {
@@ -90,7 +90,7 @@ public final class CheckPool: Sendable {
         self.indexBySpec = index
         var reactors: [ProbeReactor] = []
         do {
-            for n in 0..<max(1, min(reactorThreads, unique.count)) { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)")) }
+            for n in 0..<max(1, min(reactorThreads, unique.count)) { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)", maxInFlight: maxInFlight)) }
             self.probes = try unique.enumerated().map { i, spec in
                 let reactor = reactors[i % reactors.count]
                 return ScheduledProbe(index: i, spec: spec, reactor: reactor,
@@ -120,7 +120,7 @@ public final class CheckPool: Sendable {
     public func run() async {
         for probe in probes {
             probe.reactor.execute { [self] in
-                probe.due = ProbeReactor.now() &+ UInt64(probe.state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
+                probe.due = probe.reactor.time &+ UInt64(probe.state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
                 arm(probe)
             }
         }
@@ -153,7 +153,7 @@ public final class CheckPool: Sendable {
     }
 
     private func fire(_ probe: ScheduledProbe) {
-        let start = ProbeReactor.now()
+        let start = probe.reactor.time
         let late = start >= probe.due ? start - probe.due : 0
         if let native = probe.checker as? any ReactorChecker,
            native.start(completion: { [self] result in complete(probe, result, late: late) }) {
@@ -186,7 +186,7 @@ public final class CheckPool: Sendable {
             continuation.yield(ProbeEvent(probe: probe.index, result: result, change: change, isUp: probe.state.isUp))
         }
         probe.due &+= UInt64(change.nextDelay.nanoseconds)
-        let now = ProbeReactor.now()
+        let now = probe.reactor.time
         if probe.due < now { probe.due = now }
         arm(probe)
     }

@@ -30,12 +30,19 @@ public final class ProbeReactor: @unchecked Sendable {
     private var freeSlots: [Int] = []
     private var generation: UInt32 = 0
     private var stopping = false
+    /// Exchanges started but not finished, at most ``maxInFlight``; the rest wait in `waiting`.
+    private var inFlight = 0
+    private var waiting = CircularBuffer<PendingExchange>()
+    /// Bound on concurrent connections per reactor. An overloaded reactor then runs checks late
+    /// rather than starting more than it can serve and failing them on its own slowness.
+    let maxInFlight: Int
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private let name: String
 
     /// Starts the reactor thread.
-    public init(name: String = "vigil-probe") throws(SystemCallError) {
+    public init(name: String = "vigil-probe", maxInFlight: Int = 256) throws(SystemCallError) {
         self.name = name
+        self.maxInFlight = max(1, maxInFlight)
         epfd = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
         do throws(SystemCallError) {
             wakeFD = try systemCall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
@@ -104,6 +111,11 @@ public final class ProbeReactor: @unchecked Sendable {
 
     // MARK: Reactor thread
 
+    /// The loop's clock: CLOCK_MONOTONIC (ns) read once per wake-up, as keepalived's `time_now`.
+    /// Reading the clock can cost a trap on virtual machines without a TSC clock source.
+    /// Reactor thread only.
+    private(set) var time: UInt64 = ProbeReactor.now()
+
     /// CLOCK_MONOTONIC in nanoseconds.
     static func now() -> UInt64 {
         var ts = timespec()
@@ -118,7 +130,8 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     private func loop() {
-        var events = [epoll_event](repeating: epoll_event(), count: 512)
+        _ = vigil_set_thread_name(String(name.prefix(15)))
+        var events = [epoll_event](repeating: epoll_event(), count: 1024)
         while !stopping {
             var timeout: Int32 = -1
             if let next = timers.nextDeadline {
@@ -126,6 +139,7 @@ public final class ProbeReactor: @unchecked Sendable {
                 timeout = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000))
             }
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
+            time = Self.now()
             if n > 0 {
                 for i in 0..<Int(n) {
                     let token = events[i].data.u64
@@ -136,10 +150,10 @@ public final class ProbeReactor: @unchecked Sendable {
                     }
                 }
             }
-            let now = Self.now()
-            while let body = timers.popDue(now) { body() }
+            while let body = timers.popDue(time) { body() }
         }
         for case let exchange? in exchanges { finish(exchange, .failure("probe abandoned: checker stopping")) }
+        while let next = waiting.popFirst() { next.completion(.failure("probe abandoned: checker stopping")) }
         exchanges.removeAll()
         timers = TimerHeap()
         close(wakeFD)
@@ -165,6 +179,13 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     // MARK: Exchanges
+
+    /// An exchange waiting for a free slot.
+    private struct PendingExchange {
+        let addresses: ProbeAddresses
+        let conversation: any Conversation
+        let completion: (CheckResult) -> Void
+    }
 
     /// One TCP connection carrying one conversation.
     private final class ActiveExchange {
@@ -199,6 +220,10 @@ public final class ProbeReactor: @unchecked Sendable {
             completion(.failure("probe abandoned: checker stopping"))
             return
         }
+        if inFlight >= maxInFlight {
+            waiting.append(PendingExchange(addresses: addresses, conversation: conversation, completion: completion))
+            return
+        }
         let fd: Int32, connected: Bool
         do throws(SystemCallError) {
             (fd, connected) = try ProbeSocket.connect(addresses)
@@ -207,19 +232,32 @@ public final class ProbeReactor: @unchecked Sendable {
             return
         }
         let slot = freeSlots.popLast() ?? { exchanges.append(nil); return exchanges.count - 1 }()
+        inFlight += 1
         generation &+= 1
         let token = UInt64(generation) << 32 | UInt64(slot)
         let exchange = ActiveExchange(fd: fd, token: token, conversation: conversation, addresses: addresses, completion: completion)
         exchanges[slot] = exchange
         var ev = epoll_event()
-        ev.events = EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        // Edge-triggered: one registration serves connect, request and reply (no EPOLL_CTL_MOD).
+        ev.events = EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
         ev.data.u64 = token
         if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 {
             finish(exchange, .failure("epoll_ctl: \(Errno.current)"))
             return
         }
-        let deadline = Self.now() &+ UInt64(max(1, addresses.timeout.nanoseconds))
+        let deadline = time &+ UInt64(max(1, addresses.timeout.nanoseconds))
         schedule(at: deadline) { [unowned self] in
+            guard self.lookup(token) != nil else { return }
+            // Events may be waiting behind a busy loop: judge by what the socket says now.
+            var p = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)
+            if poll(&p, 1, 0) == 1 {
+                var events: UInt32 = 0
+                if p.revents & Int16(POLLIN) != 0 { events |= EPOLLIN.rawValue }
+                if p.revents & Int16(POLLOUT) != 0 { events |= EPOLLOUT.rawValue }
+                if p.revents & Int16(POLLHUP) != 0 { events |= EPOLLHUP.rawValue }
+                if p.revents & Int16(POLLERR) != 0 { events |= EPOLLERR.rawValue }
+                self.ready(token: token, events: events)
+            }
             guard let current = self.lookup(token) else { return }
             self.finish(current, .failure(current.connected
                 ? "no complete answer within \(addresses.timeout)"
@@ -261,7 +299,7 @@ public final class ProbeReactor: @unchecked Sendable {
         case .some(let bytes):
             send(exchange, bytes)
         case .none:
-            watch(exchange, output: false)
+            break
         }
     }
 
@@ -288,19 +326,9 @@ public final class ProbeReactor: @unchecked Sendable {
             exchange.pendingOffset = 0
             if let result = exchange.finishAfterSend {
                 finish(exchange, result)
-                return
             }
-            watch(exchange, output: false)
-        } else {
-            watch(exchange, output: true)
         }
-    }
-
-    private func watch(_ exchange: ActiveExchange, output: Bool) {
-        var ev = epoll_event()
-        ev.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (output ? EPOLLOUT.rawValue : 0)
-        ev.data.u64 = exchange.token
-        _ = epoll_ctl(epfd, EPOLL_CTL_MOD, exchange.fd, &ev)
+        // Otherwise the rest goes out on the next EPOLLOUT edge.
     }
 
     private func readAvailable(_ exchange: ActiveExchange) {
@@ -343,8 +371,12 @@ public final class ProbeReactor: @unchecked Sendable {
         guard slot < exchanges.count, exchanges[slot] === exchange else { return }
         exchanges[slot] = nil
         freeSlots.append(slot)
-        close(exchange.fd)
+        inFlight -= 1
+        ProbeSocket.abort(exchange.fd)
         exchange.completion(result)
+        while inFlight < maxInFlight, let next = waiting.popFirst() {
+            startExchange(next.addresses, next.conversation, completion: next.completion)
+        }
     }
 }
 

@@ -96,6 +96,15 @@ enum ProbeSocket {
         }
     }
 
+    /// Closes with a reset (`SO_LINGER` 0) so the checker's side keeps no TIME_WAIT socket: at
+    /// thousands of checks a second those would fill the ephemeral port range and make every
+    /// connect(2) search it. The peer sees a reset after the conversation, as HAProxy's checks do.
+    static func abort(_ fd: Int32) {
+        var l = linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+    }
+
     /// The outcome of a non-blocking connect (`SO_ERROR`); nil when it succeeded.
     static func pendingError(_ fd: Int32) -> Errno? {
         var err: Int32 = 0
