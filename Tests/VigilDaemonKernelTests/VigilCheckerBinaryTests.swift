@@ -85,21 +85,21 @@ struct VigilCheckerBinaryTests {
         let T = "127.0.0.1:\(tcp.port)", W = "127.0.0.1:\(web.port)"
 
         let first = try Daemon(["-C", "-n", "-l", "-f", conf], log: "\(scratch)/first.log")
-        #expect(await eventually("both installed") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] })
+        #expect(await eventually("both installed") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] }, "\(first.output.suffix(3000))")
         await web.kill()
-        #expect(await eventually("HTTP backend removed") { $0["TCP 192.0.2.10:80"] == [T: 2] })
+        #expect(await eventually("HTTP backend removed") { $0["TCP 192.0.2.10:80"] == [T: 2] }, "\(first.output.suffix(3000))")
         try await web.restore()
-        #expect(await eventually("HTTP backend back") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] })
+        #expect(await eventually("HTTP backend back") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] }, "\(first.output.suffix(3000))")
         await tcp.kill()
-        #expect(await eventually("TCP backend removed") { $0["TCP 192.0.2.10:80"] == [W: 1] })
+        #expect(await eventually("TCP backend removed") { $0["TCP 192.0.2.10:80"] == [W: 1] }, "\(first.output.suffix(3000))")
         try await tcp.restore()
-        #expect(await eventually("TCP backend back") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] })
+        #expect(await eventually("TCP backend back") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] }, "\(first.output.suffix(3000))")
         #expect(await first.stop() == 0, "\(first.output)")
         #expect(ipvsadmTable().keys.sorted() == ["TCP 192.0.2.200:80"], "SIGTERM releases only Vigil's service")
         #expect(first.output.contains("HTTP_GET \(W) down"), "the log names what went down: \(first.output)")
 
         let kept = try Daemon(["-C", "-n", "-l", "-I", "-f", conf], log: "\(scratch)/kept.log")
-        #expect(await eventually("installed again") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] })
+        #expect(await eventually("installed again") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] }, "\(kept.output.suffix(3000))")
         #expect(await kept.stop() == 0, "\(kept.output)")
         #expect(ipvsadmTable()["TCP 192.0.2.10:80"] == [T: 2, W: 1], "-I leaves the table in place")
 
