@@ -3,7 +3,7 @@
 #   restore: `ipvsctl restore FILE` vs `ipvsadm -R < FILE` (table flushed before each run)
 #   list:    `ipvsctl list -n`     vs `ipvsadm -Ln` of the loaded table
 # Targets: restore <= 0.5x ipvsadm, list <= 1.0x ipvsadm. Prints a table with the ratios.
-#   make bench-ipvs            (REPS=5 SERVICES=1000 DESTS=10 to change the shape)
+#   make bench-ipvs            (REPS=5 LIST_REPS=9 SERVICES=1000 DESTS=10 to change the shape)
 #
 # Where the binaries run from: the guest sees the host's files over 9p without a page cache, so
 # every run of a binary kept on the share re-reads, page by page, what it touches. A packaged
@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../.."
 REPS=${REPS:-5}
 SERVICES=${SERVICES:-1000}
 DESTS=${DESTS:-10}
+LIST_REPS=${LIST_REPS:-9}
 REPS_9P=${REPS_9P:-3}
 
 echo "bench-ipvs: building release ipvsctl (static Swift runtime, stripped: fast start under emulation)..." >&2
@@ -61,7 +62,7 @@ for i in \$(seq $REPS); do
 done
 n=\$(\$adm -Sn | wc -l)
 echo "check_lines \$n"
-for i in \$(seq $REPS); do
+for i in \$(seq $LIST_REPS); do
   echo "adm_list \$(t \$adm -Ln)"
   echo "ctl_list \$(t \$ctl list -n)"
 done
@@ -75,7 +76,7 @@ rm -rf "\$inst"
 GUEST
 Scripts/vm/run.sh "bash $work/guest.sh" > "$work/results" || { cat "$work/results"; exit 1; }
 
-awk -v reps="$REPS" -v svc="$SERVICES" -v dst="$DESTS" '
+awk -v reps="$REPS" -v lreps="$LIST_REPS" -v svc="$SERVICES" -v dst="$DESTS" '
   function median(name,   n, i, j, t, a) {
     n = cnt[name]; for (i = 1; i <= n; i++) a[i] = v[name, i]
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -85,7 +86,7 @@ awk -v reps="$REPS" -v svc="$SERVICES" -v dst="$DESTS" '
   /^check_lines/ { lines = $2 }
   /^check_same/ { same = $2 }
   END {
-    printf "IPVS benchmark: %d services x %d destinations, median of %d runs (%d for the 9p row), one lab VM boot (TCG emulation)\n", svc, dst, reps, cnt["adm_list9p"]
+    printf "IPVS benchmark: %d services x %d destinations, median of %d restores and %d listings (%d on 9p), one lab VM boot (TCG emulation)\n", svc, dst, reps, lreps, cnt["adm_list9p"]
     printf "| %-28s | %12s | %12s | %7s | %8s | %-6s |\n", "operation", "ipvsadm (s)", "ipvsctl (s)", "ratio", "target", "met"
     printf "|%s|%s|%s|%s|%s|%s|\n", "------------------------------", "--------------", "--------------", "---------", "----------", "--------"
     ar = median("adm_restore"); cr = median("ctl_restore"); al = median("adm_list"); cl = median("ctl_list")
