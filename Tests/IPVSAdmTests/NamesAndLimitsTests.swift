@@ -39,8 +39,8 @@ private struct LongNames: NameResolving {
         e.destinations[0].statistics = stats
         let p = IPVSAdmPrinter(names: NumericNames())
         let short = p.listing(entry: e, options: ListingOptions(columns: .stats)).split(separator: "\n")
-        #expect(short[2] == "TCP  192.0.2.1:80                 99999999  123456K   12345M     1234G      123T")
-        #expect(short[3] == "  -> 198.51.100.1:8080            99999999  123456K   12345M     1234G      123T")
+        #expect(short[2] == "TCP  192.0.2.1:80                 99999999  123456K   12345M    1234G     123T")
+        #expect(short[3] == "  -> 198.51.100.1:8080            99999999  123456K   12345M    1234G     123T")
         let exact = p.listing(entry: e, options: ListingOptions(columns: .stats, exact: true)).split(separator: "\n")
         #expect(exact[2] == "TCP  192.0.2.1:80                 99999999 123456789 12345678901 1234567890123 123456789012345")
     }
