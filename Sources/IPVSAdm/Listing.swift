@@ -57,18 +57,33 @@ public struct IPVSAdmPrinter: Sendable {
 
     /// `ipvsadm -L`: version header, column titles and every service.
     public func listing(info: IPVSInfo, table: [ServiceEntry], options: ListingOptions) -> String {
-        var out = "IP Virtual Server version \(info.versionString) (size=\(info.connectionTableSize))\n"
-        out += title(options.columns)
-        let entries = options.sorted ? IPVSAdmOrder.sorted(table) : table
-        for entry in entries {
-            out += service(entry, options: options)
+        listingBuffer(info: info, table: table, options: options).text
+    }
+
+    /// ``listing(info:table:options:)`` as the bytes to write (no `String` round trip).
+    public func listingBytes(info: IPVSInfo, table: [ServiceEntry], options: ListingOptions) -> [UInt8] {
+        listingBuffer(info: info, table: table, options: options).bytes
+    }
+
+    func listingBuffer(info: IPVSInfo, table: [ServiceEntry], options: ListingOptions) -> TextBuffer {
+        let lines = table.reduce(table.count) { $0 + $1.destinations.count }
+        var out = TextBuffer(capacity: 128 + lines * 90)
+        out.append("IP Virtual Server version \(info.versionString) (size=\(info.connectionTableSize))\n")
+        out.append(title(options.columns))
+        if options.sorted {
+            for entry in IPVSAdmOrder.sorted(table) { service(entry, options: options, into: &out) }
+        } else {
+            for entry in table { service(entry, options: options, into: &out) }
         }
         return out
     }
 
     /// `ipvsadm -L -t|-u|-f SERVICE`: column titles and one service, without the version header.
     public func listing(entry: ServiceEntry, options: ListingOptions) -> String {
-        title(options.columns) + service(entry, options: options)
+        var out = TextBuffer()
+        out.append(title(options.columns))
+        service(entry, options: options, into: &out)
+        return out.text
     }
 
     /// `ipvsadm -S`: the table as rule lines `ipvsadm -R` reads back.
@@ -160,79 +175,141 @@ public struct IPVSAdmPrinter: Sendable {
         }
     }
 
-    func service(_ entry: ServiceEntry, options: ListingOptions) -> String {
+    /// One service line and its destination lines, as `ipvsadm -L` prints them.
+    func service(_ entry: ServiceEntry, options: ListingOptions, into out: inout TextBuffer) {
         let svc = entry.service
-        let name = listServiceName(svc.key)
-        var out: String
-        let st = svc.statistics ?? Statistics()
+        let exact = options.exact
         switch options.columns {
         case .stats:
-            out = name.leftPadded(to: 33)
+            let st = svc.statistics ?? Statistics()
+            appendServiceName(svc.key, width: 33, into: &out)
             for v in [st.connections, st.inPackets, st.outPackets, st.inBytes, st.outBytes] {
-                out += largeNumber(v, exact: options.exact)
+                appendLargeNumber(v, exact: exact, into: &out)
             }
         case .rate:
-            out = name.leftPadded(to: 33)
+            let st = svc.statistics ?? Statistics()
+            appendServiceName(svc.key, width: 33, into: &out)
             for v in [st.cps, st.inPPS, st.outPPS, st.inBPS, st.outBPS] {
-                out += largeNumber(v, exact: options.exact)
+                appendLargeNumber(v, exact: exact, into: &out)
             }
         default:
-            out = "\(name) \(svc.scheduler)"
-            if svc.flags.hasSchedulerFlags { out += " (" + schedulerFlagsText(svc) + ")" }
+            appendServiceName(svc.key, width: 0, into: &out)
+            out.append(byte: UInt8(ascii: " "))
+            out.append(svc.scheduler)
+            if svc.flags.hasSchedulerFlags { out.append(" (" + schedulerFlagsText(svc) + ")") }
             if svc.flags.contains(.persistent) {
-                out += " persistent \(svc.timeout)"
-                out += maskText(svc, prefix: " mask ")
-                if let pe = svc.persistenceEngine, !pe.isEmpty { out += " pe \(pe)" }
+                out.append(" persistent ")
+                out.appendDecimal(UInt64(svc.timeout))
+                out.append(maskText(svc, prefix: " mask "))
+                if let pe = svc.persistenceEngine, !pe.isEmpty { out.append(" pe " + pe) }
             }
-            if svc.flags.contains(.onePacket) { out += " ops" }
+            if svc.flags.contains(.onePacket) { out.append(" ops") }
         }
-        out += "\n"
-        let dests = options.sorted ? IPVSAdmOrder.sorted(entry.destinations) : entry.destinations
-        for d in dests {
-            var dname = addressPort(d.address, d.port, proto(svc.key))
-            if d.address.family != .inet6 { dname = dname.truncated(to: 28) }
-            var prefix = "  -> "
-            prefix.appendLeftJustified(dname, width: 28)
-            let active = d.activeConnections ?? 0, inactive = d.inactiveConnections ?? 0
-            let weight = Int32(bitPattern: d.weight)
-            switch options.columns {
-            case .stats:
-                let s = d.statistics ?? Statistics()
-                out += prefix + [s.connections, s.inPackets, s.outPackets, s.inBytes, s.outBytes]
-                    .map { largeNumber($0, exact: options.exact) }.joined() + "\n"
-            case .rate:
-                let s = d.statistics ?? Statistics()
-                out += prefix + " " + [s.cps, s.inPPS, s.outPPS].map { String($0).rightPadded(to: 8) }
-                    .joined(separator: " ")
-                    + largeNumber(s.inBPS, exact: options.exact) + largeNumber(s.outBPS, exact: options.exact) + "\n"
-            case .thresholds:
-                out += prefix + " " + [d.upperThreshold, d.lowerThreshold, active, inactive]
-                    .map { String($0).leftPadded(to: 10) }.joined(separator: " ") + "\n"
-            case .persistentConnections:
-                out += prefix + " " + String(d.weight).leftPadded(to: 9) + " "
-                    + String(d.persistentConnections ?? 0).leftPadded(to: 11) + " "
-                    + String(active).leftPadded(to: 10) + " " + String(inactive).leftPadded(to: 10) + "\n"
-            case .tunnelInfo:
-                out += prefix + " " + forwardingName(d.forwarding).leftPadded(to: 7) + " "
-                    + (tunnelInfo(d) ?? "n/a").leftPadded(to: 13) + " " + String(weight).leftPadded(to: 6) + " "
-                    + String(active).leftPadded(to: 10) + " " + String(inactive).leftPadded(to: 10) + "\n"
-            case .standard:
-                // Appended piece by piece: this line is printed once per destination.
-                out += prefix
-                out += " "
-                out.appendLeftJustified(forwardingName(d.forwarding), width: 7)
-                out += " "
-                out.appendLeftJustified(String(weight), width: 6)
-                out += " "
-                out.appendLeftJustified(String(active), width: 10)
-                out += " "
-                out.appendLeftJustified(String(inactive), width: 10)
-                out += "\n"
-            }
+        out.append(byte: UInt8(ascii: "\n"))
+        let proto = proto(svc.key)
+        if options.sorted && entry.destinations.count > 1 {
+            for d in IPVSAdmOrder.sorted(entry.destinations) { destination(d, proto, options: options, into: &out) }
+        } else {
+            for d in entry.destinations { destination(d, proto, options: options, into: &out) }
         }
-        return out
     }
 
+    /// One `  -> ` line.
+    private func destination(_ d: Destination, _ proto: IPVSProtocol?, options: ListingOptions, into out: inout TextBuffer) {
+        out.append("  -> ")
+        appendAddressPort(d.address, d.port, proto, limit: d.address.family == .inet6 ? 59 : 28, into: &out, width: 28)
+        let active = d.activeConnections ?? 0, inactive = d.inactiveConnections ?? 0
+        let weight = Int32(bitPattern: d.weight)
+        let exact = options.exact
+        switch options.columns {
+        case .stats:
+            let s = d.statistics ?? Statistics()
+            for v in [s.connections, s.inPackets, s.outPackets, s.inBytes, s.outBytes] {
+                appendLargeNumber(v, exact: exact, into: &out)
+            }
+        case .rate:
+            let s = d.statistics ?? Statistics()
+            out.append(byte: UInt8(ascii: " "))
+            out.appendRight(s.cps, width: 8)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendRight(s.inPPS, width: 8)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendRight(s.outPPS, width: 8)
+            appendLargeNumber(s.inBPS, exact: exact, into: &out)
+            appendLargeNumber(s.outBPS, exact: exact, into: &out)
+        case .thresholds:
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(d.upperThreshold), width: 10)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(d.lowerThreshold), width: 10)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(active), width: 10)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(inactive), width: 10)
+        case .persistentConnections:
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(d.weight), width: 9)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(d.persistentConnections ?? 0), width: 11)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(active), width: 10)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(inactive), width: 10)
+        case .tunnelInfo:
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(forwardingName(d.forwarding), width: 7)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(tunnelInfo(d) ?? "n/a", width: 13)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(Int64(weight), width: 6)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(active), width: 10)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(inactive), width: 10)
+        case .standard:
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(forwardingName(d.forwarding), width: 7)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(Int64(weight), width: 6)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(active), width: 10)
+            out.append(byte: UInt8(ascii: " "))
+            out.appendLeft(UInt64(inactive), width: 10)
+        }
+        out.append(byte: UInt8(ascii: "\n"))
+    }
+
+    /// ``listServiceName(_:)`` written straight into `out`, left-justified to `width`.
+    private func appendServiceName(_ key: ServiceKey, width: Int, into out: inout TextBuffer) {
+        if case .address(let p, let a, let port) = key {
+            let before = out.bytes.count
+            out.appendLeft(p.description, width: 4)
+            out.append(byte: UInt8(ascii: " "))
+            // The label is cut at 33 bytes for IPv4 (the protocol and space take 5 of them).
+            appendAddressPort(a, port, p, limit: a.family == .inet6 ? 59 : 28, into: &out, width: 0)
+            out.appendSpaces(width - (out.bytes.count - before))
+        } else {
+            out.appendLeft(listServiceName(key), width: width)
+        }
+    }
+
+    /// ``addressPort(_:_:_:)`` cut at `limit` bytes and left-justified to `width`, written into
+    /// `out`; numeric IPv4 text (at most 21 bytes) is written digit by digit.
+    private func appendAddressPort(
+        _ a: IPAddress, _ port: UInt16, _ proto: IPVSProtocol?, limit: Int, into out: inout TextBuffer, width: Int
+    ) {
+        let host = names.hostName(for: a)
+        let service = names.serviceName(port: port, protocol: proto)
+        let before = out.bytes.count
+        if case .v4(let v) = a, host == nil, service == nil {
+            out.appendIPv4(v)
+            out.append(byte: UInt8(ascii: ":"))
+            out.appendDecimal(UInt64(port))
+        } else {
+            out.append(Self.addressPortText(a, port, host: host, service: service).truncated(to: limit))
+        }
+        out.appendSpaces(width - (out.bytes.count - before))
+    }
     /// `TCP  192.0.2.1:80`, `FWM  42`, `FWM  43 IPv6`; IPv4 names are cut at 33 characters.
     func listServiceName(_ key: ServiceKey) -> String {
         switch key {
@@ -263,10 +340,14 @@ public struct IPVSAdmPrinter: Sendable {
 
     /// `host:port` / `[host]:port`, resolved through `names`, at most 59 characters.
     func addressPort(_ a: IPAddress, _ port: UInt16, _ proto: IPVSProtocol?) -> String {
-        let host = names.hostName(for: a) ?? a.fastText
-        let service = names.serviceName(port: port, protocol: proto) ?? String(port)
-        let text = a.family == .inet ? "\(host):\(service)" : "[\(host)]:\(service)"
-        return text.truncated(to: 59)
+        Self.addressPortText(a, port, host: names.hostName(for: a), service: names.serviceName(port: port, protocol: proto))
+            .truncated(to: 59)
+    }
+
+    private static func addressPortText(_ a: IPAddress, _ port: UInt16, host: String?, service: String?) -> String {
+        let host = host ?? a.fastText
+        let service = service ?? String(port)
+        return a.family == .inet ? host + ":" + service : "[" + host + "]:" + service
     }
 
     private func maskText(_ svc: Service, prefix: String) -> String {
@@ -277,16 +358,19 @@ public struct IPVSAdmPrinter: Sendable {
     }
 
     /// Counter column: exact, or abbreviated with K/M/G/T as ipvsadm's `print_largenum`.
-    func largeNumber(_ i: UInt64, exact: Bool) -> String {
+    private func appendLargeNumber(_ i: UInt64, exact: Bool, into out: inout TextBuffer) {
         if exact {
-            let s = String(i)
-            return s.rightPadded(to: s.count <= 8 ? 9 : s.count + 1)
+            out.appendRight(i, width: max(9, TextBuffer.digitCount(i) + 1))
+            return
         }
-        if i < 100_000_000 { return String(i).rightPadded(to: 9) }
-        if i < 1_000_000_000 { return String(i / 1000).rightPadded(to: 8) + "K" }
-        if i < 100_000_000_000 { return String(i / 1_000_000).rightPadded(to: 8) + "M" }
-        if i < 100_000_000_000_000 { return String(i / 1_000_000_000).rightPadded(to: 8) + "G" }
-        return String(i / 1_000_000_000_000).rightPadded(to: 8) + "T"
+        if i < 100_000_000 { return out.appendRight(i, width: 9) }
+        let (value, unit): (UInt64, Unicode.Scalar) =
+            if i < 1_000_000_000 { (i / 1000, "K") }
+            else if i < 100_000_000_000 { (i / 1_000_000, "M") }
+            else if i < 100_000_000_000_000 { (i / 1_000_000_000, "G") }
+            else { (i / 1_000_000_000_000, "T") }
+        out.appendRight(value, width: 8)
+        out.append(byte: UInt8(ascii: unit))
     }
 
     func forwardingName(_ f: ForwardingMethod) -> String {

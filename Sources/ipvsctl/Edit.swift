@@ -85,7 +85,7 @@ enum ServerCommand {
 }
 
 struct Flush: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete every service (ipvsadm -C).")
+    static let configuration = CommandConfiguration(commandName: "flush", abstract: "Delete every service (ipvsadm -C).")
     func run() async throws {
         try await guarded { try await makeIPVS().apply([.flush]) }
     }
@@ -93,6 +93,7 @@ struct Flush: AsyncParsableCommand {
 
 struct Zero: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "zero",
         abstract: "Zero the counters of one service or of all (ipvsadm -Z).")
     @OptionGroup var service: ServiceOptions
     func run() async throws {
@@ -105,6 +106,7 @@ struct Zero: AsyncParsableCommand {
 
 struct Timeout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "timeout",
         abstract: "Show the TCP, TCP FIN and UDP timeouts, or set them (ipvsadm -L --timeout / --set).",
         discussion: "With three values sets them (seconds; 0 keeps the current value).")
     @Argument(help: "TCP TCPFIN UDP") var values: [String] = []
@@ -125,11 +127,13 @@ struct Timeout: AsyncParsableCommand {
 
 struct Daemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "daemon",
         abstract: "Start, stop or list connection sync daemons (ipvsadm --start-daemon/--stop-daemon/-L --daemon).",
         subcommands: [Start.self, Stop.self, DaemonList.self], defaultSubcommand: DaemonList.self)
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a sync daemon: master|backup [--mcast-interface IF] [--syncid ID] [--sync-maxlen N] [--mcast-group ADDR] [--mcast-port PORT] [--mcast-ttl TTL].")
         @Argument(parsing: .captureForPassthrough, help: "master|backup [daemon options]")
         var arguments: [String] = []
@@ -142,7 +146,7 @@ struct Daemon: AsyncParsableCommand {
     }
 
     struct Stop: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a sync daemon: master|backup.")
+        static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a sync daemon: master|backup.")
         @Argument(help: "master or backup") var role: String
         func run() async throws { try await applyChange(nil, ["--stop-daemon", role]) }
     }
@@ -160,7 +164,7 @@ struct Daemon: AsyncParsableCommand {
 }
 
 struct Info: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "IPVS version, connection table size and table summary.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "IPVS version, connection table size and table summary.")
     @Flag(help: "JSON output.") var json = false
 
     struct Summary: Codable {

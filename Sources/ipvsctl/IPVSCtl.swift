@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import IPVS
 import IPVSAdm
 import VigilSupport
@@ -29,6 +34,18 @@ enum Exit {
 func die(_ message: String, code: Int32 = Exit.failure) -> ExitCode {
     writeStandardError("ipvsctl: \(message)\n")
     return ExitCode(code)
+}
+
+/// Writes `bytes` to standard output with as few `write(2)` calls as it takes (one, normally).
+func writeOutput(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            guard let n = try? systemCall("write", { write(1, raw.baseAddress! + offset, raw.count - offset) }), n > 0
+            else { return }
+            offset += n
+        }
+    }
 }
 
 /// Runs a command body, turning every error into a one-line message and a non-zero exit.

@@ -10,6 +10,7 @@ import VigilSupport
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the table, one service, connections, timeouts or sync daemons (ipvsadm -L).",
         discussion: "Without --json the output is exactly what `ipvsadm -L` prints with the same options."
     )
@@ -81,13 +82,13 @@ struct List: AsyncParsableCommand {
                     writeStandardOutput(printer.listing(entry: entry, options: options))
                 }
             } else {
-                async let info = ipvs.info()
-                async let table = ipvs.table()
-                let (i, t) = try await (info, table)
+                // One after the other: both run on the client's one serial queue anyway.
+                let i = try await ipvs.info()
+                let t = try await ipvs.table()
                 if json {
                     writeStandardOutput(encodeJSON(JSONTable(info: i, table: t, sorted: !nosort)))
                 } else {
-                    writeStandardOutput(printer.listing(info: i, table: t, options: options))
+                    writeOutput(printer.listingBytes(info: i, table: t, options: options))
                 }
             }
         }
@@ -96,6 +97,7 @@ struct List: AsyncParsableCommand {
 
 struct Save: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "save",
         abstract: "Print the table as rules `ipvsctl restore` and `ipvsadm -R` read (ipvsadm -S).")
 
     @Flag(name: .shortAndLong, help: "Numeric addresses and ports.") var numeric = false
@@ -116,6 +118,7 @@ struct Save: AsyncParsableCommand {
 
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "restore",
         abstract: "Apply a rule file (ipvsadm -R): parse everything first, then apply in one batch.",
         discussion: """
             Reads the lines `ipvsadm -S` writes: -A/-E/-D/-a/-e/-d with -t/-u/--sctp-service/-f [-6], \
@@ -155,3 +158,4 @@ struct Restore: AsyncParsableCommand {
         }
     }
 }
+

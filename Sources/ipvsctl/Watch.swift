@@ -14,6 +14,7 @@ import VigilSupport
 
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Live view of the table with per-second rates; Ctrl-C exits.",
         discussion: "Rates are counter increases between refreshes divided by the elapsed time.")
 

@@ -26,6 +26,25 @@ private struct LongNames: NameResolving {
         #expect(p.rules(table: [entry]).hasPrefix("-A -t a-very-long-host-name.example.internal:svc80 -s rr\n"))
     }
 
+    @Test("large counters are abbreviated with K/M/G/T as ipvsadm's print_largenum, or printed in full with --exact")
+    func largeCounters() {
+        var stats = Statistics()
+        stats.connections = 99_999_999
+        stats.inPackets = 123_456_789
+        stats.outPackets = 12_345_678_901
+        stats.inBytes = 1_234_567_890_123
+        stats.outBytes = 123_456_789_012_345
+        var e = entry
+        e.service.statistics = stats
+        e.destinations[0].statistics = stats
+        let p = IPVSAdmPrinter(names: NumericNames())
+        let short = p.listing(entry: e, options: ListingOptions(columns: .stats)).split(separator: "\n")
+        #expect(short[2] == "TCP  192.0.2.1:80                 99999999  123456K   12345M    1234G     123T")
+        #expect(short[3] == "  -> 198.51.100.1:8080            99999999  123456K   12345M    1234G     123T")
+        let exact = p.listing(entry: e, options: ListingOptions(columns: .stats, exact: true)).split(separator: "\n")
+        #expect(exact[2] == "TCP  192.0.2.1:80                 99999999 123456789 12345678901 1234567890123 123456789012345")
+    }
+
     @Test("IPv6 names are bracketed and not cut; firewall-mark ports stay numeric")
     func ipv6AndFwmark() {
         let p = IPVSAdmPrinter(names: LongNames(name: "six.example"))

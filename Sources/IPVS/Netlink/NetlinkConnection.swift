@@ -44,10 +44,16 @@ final class NetlinkConnection: NetlinkTransport {
     private var batchHeaders: [vigil_mmsghdr] = []
     private var batchVectors: [iovec] = []
     private var batchSenders: [sockaddr_nl] = []
-    /// 64 datagrams of up to 32 KiB per `recvmmsg`: the kernel never builds a netlink reply
-    /// bigger than 32 KiB (`netlink_recvmsg` caps `max_recvmsg_len`).
+    /// 64 datagrams per `recvmmsg`, each of ``datagramBytes``.
     private static let batchSlots = 64
-    private static let batchSlotBytes = 32 * 1024
+    private static let batchSlotBytes = datagramBytes
+    /// The receive size for every datagram: one page (at most 8 KiB), which is `NLMSG_GOODSIZE`
+    /// plus the skb overhead. The kernel sizes a dump's datagrams to the largest receive buffer
+    /// the socket has offered (`max_recvmsg_len`, capped at 32 KiB) and no reply it builds
+    /// otherwise is bigger than `NLMSG_GOODSIZE` (acknowledgements carry only the request header,
+    /// `NETLINK_CAP_ACK`). Offering 32 KiB made the kernel allocate, and with `init_on_alloc`
+    /// zero, 32 KiB twice per destination dump: most of a 1,000-service listing's kernel time.
+    static let datagramBytes = min(Int(sysconf(Int32(_SC_PAGESIZE))), 8192)
     /// Replies the socket can queue before the kernel drops one (`SO_RCVBUF`, as granted).
     let receiveBufferBytes: Int
     /// The largest datagram the kernel accepts from us (`SO_SNDBUF` less netlink's 32 bytes).
@@ -65,7 +71,7 @@ final class NetlinkConnection: NetlinkTransport {
         self.timeoutSeconds = timeoutSeconds
         // Start away from libnl's own counter so no reply to genl_ctrl_resolve can ever match.
         self.sequence = UInt32(truncatingIfNeeded: Int(getpid()) &* 7919) | 0x4000_0000
-        self.buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        self.buffer = [UInt8](repeating: 0, count: Self.datagramBytes)
 
         let fd = self.fd
         func set(_ level: Int32, _ name: Int32, _ value: Int32) -> Bool {
@@ -109,6 +115,8 @@ final class NetlinkConnection: NetlinkTransport {
             nl_socket_free(socket)
             throw IPVSError(code: .system, message: "cannot open a generic netlink socket: \(String(cString: nl_geterror(connected)))")
         }
+        // libnl's own receives would otherwise offer 16 KiB (see `datagramBytes`).
+        _ = nl_socket_set_msg_buf_size(socket, datagramBytes)
         let family = genl_ctrl_resolve(socket, IPVSWire.familyName)
         if family < 0 {
             nl_socket_free(socket)
