@@ -70,14 +70,26 @@ final class Backend: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 guard http else { return channel.close() }
-                let answer = channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
-                return channel.writeAndFlush(answer).flatMap { channel.close() }
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AnswerOK()) }
             }
             .bind(host: "127.0.0.1", port: port).get()
     }
 
     func kill() async { try? await channel?.close(); channel = nil }
     func restore() async throws { channel = try await Self.listen(Int(port), http: http) }
+}
+
+/// Answers every request (in fact, every connection) with `200 OK` and closes.
+private final class AnswerOK: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        let answer = context.channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
 
 private let loopback = IPAddress("127.0.0.1")!
