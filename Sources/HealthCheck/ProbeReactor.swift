@@ -275,7 +275,8 @@ public final class ProbeReactor: @unchecked Sendable {
     private func ready(token: UInt64, events: UInt32) {
         guard let exchange = lookup(token) else { return }
         if !exchange.connected {
-            if let error = ProbeSocket.pendingError(exchange.fd) {
+            // EPOLLOUT alone means the connect succeeded; ask for the error only when there is one.
+            if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0, let error = ProbeSocket.pendingError(exchange.fd) {
                 finish(exchange, .failure("connect to \(exchange.addresses.label): \(error)"))
                 return
             }

@@ -1,23 +1,13 @@
 import Foundation
 import KeepalivedConfig
 import Testing
+import VigilTestSupport
 
 /// Runs the built `vigil` binary as an operator would: `vigil -t` exit status and stderr, and
 /// `vigil --dump-config` output. The test target does not link `vigil`; it only executes it.
 enum VigilBinary {
-    /// The `vigil` built next to the test bundle, else `<package>/.build/debug/vigil`; nil when neither exists.
-    static let path: String? = {
-        var candidates: [String] = []
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("vigil").path)
-        }
-        let testProgram = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        candidates.append(testProgram.deletingLastPathComponent().appendingPathComponent("vigil").path)
-        var package = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { package.deleteLastPathComponent() }
-        candidates.append(package.appendingPathComponent(".build/debug/vigil").path)
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    /// The built `vigil` (next to the test bundle, else `.build/debug/vigil`); nil when absent.
+    static let path: String? = Lab.builtProduct("vigil")
 
     static var isBuilt: Bool { path != nil }
 
