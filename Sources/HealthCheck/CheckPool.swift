@@ -158,8 +158,7 @@ public final class CheckPool: Sendable {
     private func fire(_ probe: ScheduledProbe) {
         let start = probe.reactor.time
         let late = start >= probe.due ? start - probe.due : 0
-        if let native = probe.checker as? any ReactorChecker,
-           native.start(completion: { [self] result in complete(probe, result, late: late) }) {
+        if let native = probe.native, native.start(completion: { [self] result in complete(probe, result, late: late) }) {
             return
         }
         let checker = probe.checker
@@ -200,6 +199,8 @@ final class ScheduledProbe: @unchecked Sendable {
     let index: Int
     let reactor: ProbeReactor
     let checker: any HealthChecker
+    /// `checker` when it can run on the reactor thread (cast once, not per check).
+    let native: (any ReactorChecker)?
     var state: CheckerState
     /// When the next check is due (CLOCK_MONOTONIC ns).
     var due: UInt64 = 0
@@ -208,6 +209,7 @@ final class ScheduledProbe: @unchecked Sendable {
         self.index = index
         self.reactor = reactor
         self.checker = checker
+        self.native = checker as? any ReactorChecker
         self.state = CheckerState(timing: spec.timing)
     }
 }

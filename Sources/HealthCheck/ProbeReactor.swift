@@ -195,6 +195,8 @@ public final class ProbeReactor: @unchecked Sendable {
         let addresses: ProbeAddresses
         let completion: (CheckResult) -> Void
         var connected = false
+        /// The peer closed first: closing normally leaves no TIME_WAIT on this side.
+        var peerClosed = false
         var buffer = ByteBuffer()
         var pending: [UInt8] = []
         var pendingOffset = 0
@@ -343,6 +345,7 @@ public final class ProbeReactor: @unchecked Sendable {
             }
             guard let n else { return }
             if n == 0 {
+                exchange.peerClosed = true
                 finish(exchange, exchange.conversation.closed(&exchange.buffer))
                 return
             }
@@ -373,7 +376,7 @@ public final class ProbeReactor: @unchecked Sendable {
         exchanges[slot] = nil
         freeSlots.append(slot)
         inFlight -= 1
-        ProbeSocket.abort(exchange.fd)
+        if exchange.peerClosed { close(exchange.fd) } else { ProbeSocket.abort(exchange.fd) }
         exchange.completion(result)
         while inFlight < maxInFlight, let next = waiting.popFirst() {
             startExchange(next.addresses, next.conversation, completion: next.completion)
@@ -393,17 +396,20 @@ extension ProbeReactor {
     }
 }
 
-/// A binary min-heap of timers keyed by deadline; ties run in scheduling order.
+/// A binary min-heap of timers keyed by deadline; ties run in scheduling order. The heap holds
+/// plain values; the closures wait in a side table, so sifting never retains or releases.
 struct TimerHeap {
     private struct Entry {
         let deadline: UInt64
         let sequence: UInt64
-        let body: () -> Void
+        let slot: Int
         func before(_ other: Entry) -> Bool {
             deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
         }
     }
     private var entries: [Entry] = []
+    private var bodies: [(() -> Void)?] = []
+    private var freeSlots: [Int] = []
     private var sequence: UInt64 = 0
 
     var count: Int { entries.count }
@@ -411,7 +417,15 @@ struct TimerHeap {
 
     mutating func push(_ deadline: UInt64, _ body: @escaping () -> Void) {
         sequence &+= 1
-        entries.append(Entry(deadline: deadline, sequence: sequence, body: body))
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            bodies[slot] = body
+        } else {
+            slot = bodies.count
+            bodies.append(body)
+        }
+        entries.append(Entry(deadline: deadline, sequence: sequence, slot: slot))
         var i = entries.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
@@ -438,6 +452,9 @@ struct TimerHeap {
                 i = m
             }
         }
-        return first.body
+        let body = bodies[first.slot]
+        bodies[first.slot] = nil
+        freeSlots.append(first.slot)
+        return body
     }
 }

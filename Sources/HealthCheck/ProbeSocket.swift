@@ -96,9 +96,10 @@ enum ProbeSocket {
         }
     }
 
-    /// Closes with a reset (`SO_LINGER` 0) so the checker's side keeps no TIME_WAIT socket: at
-    /// thousands of checks a second those would fill the ephemeral port range and make every
-    /// connect(2) search it. The peer sees a reset after the conversation, as HAProxy's checks do.
+    /// Closes with a reset (`SO_LINGER` 0) so the checker's side keeps no TIME_WAIT socket per
+    /// check (thousands a second pile up in the kernel's tables). Used when the checker closes
+    /// first (TCP_CHECK, an answer complete before the server's close, timeouts): the server sees a
+    /// reset after the conversation, as with HAProxy's checks.
     static func abort(_ fd: Int32) {
         var l = linger(l_onoff: 1, l_linger: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
