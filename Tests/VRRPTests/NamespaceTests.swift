@@ -193,7 +193,7 @@ struct NamespaceTests {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
         let flag = run.lab.directory.appendingPathComponent("healthy").path
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
         var b = LabInstance(priority: 200, version: 3, advert: "0.1")
         b.extraTopLevel = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n    weight -150\n    fall 1\n    rise 1\n}\n"
@@ -203,7 +203,7 @@ struct NamespaceTests {
         run.expectHolder(2, among: [1, 2], within: 5)
         try FileManager.default.removeItem(atPath: flag)
         run.expectHolder(1, among: [1, 2], within: 4, "priority 200 - 150 = 50 loses to 100")
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         run.expectHolder(2, among: [1, 2], within: 4, "recovers and preempts back")
     }
 
@@ -252,7 +252,7 @@ struct NamespaceTests {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
         let flag = run.lab.directory.appendingPathComponent("healthy").path
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
         func config(_ priority: Int, track: Bool) -> String {
             var s = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n}\n"
