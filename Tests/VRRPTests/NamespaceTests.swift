@@ -13,6 +13,8 @@ struct LabInstance {
     var vrid = 51
     var vip = "192.0.2.100"
     var password: String?
+    /// With a password: `auth_type AH` instead of `PASS`.
+    var authenticationHeader = false
     var unicastSource: String?
     var peers: [String] = []
     var preempt = true
@@ -33,7 +35,9 @@ struct LabInstance {
 
         """
         if !preempt { s += "    nopreempt\n" }
-        if let p = password { s += "    authentication {\n        auth_type PASS\n        auth_pass \(p)\n    }\n" }
+        if let p = password {
+            s += "    authentication {\n        auth_type \(authenticationHeader ? "AH" : "PASS")\n        auth_pass \(p)\n    }\n"
+        }
         if let u = unicastSource { s += "    unicast_src_ip \(u)\n" }
         if !peers.isEmpty { s += "    unicast_peer {\n" + peers.map { "        \($0)\n" }.joined() + "    }\n" }
         s += extra
@@ -318,6 +322,11 @@ struct KeepalivedInteropTests {
         run.expectHolder(backup, among: [1, 2], within: 6, "failover to the other implementation")
         if master == 1 { try run.vigil(1, v) } else { try run.keepalived(2, k) }
         run.expectHolder(master, among: [1, 2], within: 8, "the higher priority preempts back")
+        if base.authenticationHeader {
+            let log = run.lab.log("ka2.log")
+            #expect(!log.contains("IPSEC-AH : invalid") && !log.contains("already processed"),
+                    "keepalived accepted every AH advert Vigil sent:\n\(log)")
+        }
     }
 
     @Test func v2WithPasswordVigilMaster() throws {
@@ -346,6 +355,39 @@ struct KeepalivedInteropTests {
 
     @Test func v2UnicastKeepalivedMaster() throws {
         try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(password: "pw"), unicast: true)
+    }
+
+    @Test func v2WithAHVigilMaster() throws {
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: LabInstance(password: "secret12", authenticationHeader: true))
+    }
+
+    @Test func v2WithAHKeepalivedMaster() throws {
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(password: "secret12", authenticationHeader: true))
+    }
+
+    @Test func v2WithAHUnicastBothWays() throws {
+        let base = LabInstance(password: "pw", authenticationHeader: true)
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: base, unicast: true)
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: base, unicast: true)
+    }
+
+    @Test func mismatchedAHKeyDisturbsNeither() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        // Same VRID and VIP: only the ICV tells the adverts apart, so each side must drop the other's.
+        try run.vigil(1, LabInstance(priority: 100, password: "one", authenticationHeader: true))
+        try run.keepalived(2, LabInstance(priority: 200, password: "two", authenticationHeader: true))
+        run.expectHolder(1, among: [1], within: 8, "Vigil ignores keepalived's adverts signed with another key")
+        run.expectHolder(2, among: [2], within: 8, "keepalived ignores Vigil's")
+        #expect(run.lab.log("ka2.log").contains("IPSEC-AH : invalid"), "keepalived saw and rejected Vigil's ICV")
+        // And AH against PASS is an auth type mismatch for both.
+        run.tearDown()
+        let run2 = try VRRPLabRun(nodes: 2)
+        defer { run2.tearDown() }
+        try run2.vigil(1, LabInstance(priority: 100, password: "secret12", authenticationHeader: true))
+        try run2.keepalived(2, LabInstance(priority: 200, password: "secret12"))
+        run2.expectHolder(1, among: [1], within: 8, "Vigil (AH) ignores keepalived's PASS adverts")
+        run2.expectHolder(2, among: [2], within: 8, "keepalived (PASS) ignores Vigil's AH adverts")
     }
 
     @Test func mismatchedAuthOrVRIDDisturbsNeither() throws {
