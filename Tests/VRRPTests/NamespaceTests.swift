@@ -122,6 +122,23 @@ struct NamespaceTests {
         run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
     }
 
+    @Test func ahBetweenVigilNodesFailsOverAndPreemptsBack() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let a = LabInstance(priority: 100, password: "secret", authenticationHeader: true)
+        var b = a
+        b.priority = 200
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8)
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2], within: 6, "after SIGKILL of the master")
+        // The restarted node's counter starts at 0; it learns node 1's sequence before it preempts.
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
+    }
+
     @Test func sigtermHandsOverAtOnceWithPriorityZero() throws {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
@@ -222,6 +239,91 @@ struct NamespaceTests {
         #expect(run.lab.wait(seconds: 3) { run.lab.log("vigil2.log").contains("FAULT") }, "node 2 enters FAULT")
         try run.lab.ip(["-n", run.lab.node(2), "link", "set", "eth0", "up"])
         run.expectHolder(2, among: [1, 2], within: 5, "back up: leaves FAULT and preempts")
+    }
+
+    /// Starts tshark on the observer (node 0) printing "epoch<TAB>source MAC<TAB>ARP sender IP" per ARP frame.
+    private func observeARP(_ run: VRRPLabRun) throws -> Bool {
+        try run.lab.start(0, ["tshark", "-i", "eth0", "-n", "-l", "-f", "arp", "-T", "fields",
+                              "-e", "frame.time_epoch", "-e", "eth.src", "-e", "arp.src.proto_ipv4"], log: "arp.log", tracked: false)
+        return run.lab.wait(seconds: 15) { run.lab.log("arp.log").contains("Capturing on") }
+    }
+
+    /// Gratuitous ARPs for `vip` from `mac` seen by the observer, as epoch times.
+    private func garps(_ run: VRRPLabRun, from mac: String, vip: String = "192.0.2.100") -> [Double] {
+        run.lab.log("arp.log").split(whereSeparator: \.isNewline).compactMap { line in
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count >= 3, f[1] == mac, f[2] == vip else { return nil }
+            return Double(f[0])
+        }
+    }
+
+    private func mac(_ run: VRRPLabRun, _ n: Int) -> String {
+        let out = NamespaceLab.capture("/usr/sbin/ip", ["-n", run.lab.node(n), "-o", "link", "show", "eth0"]).1
+        guard let r = out.range(of: "link/ether ") else { return "" }
+        return String(out[r.upperBound...].prefix(17))
+    }
+
+    @Test(.enabled(if: Lab.which("tshark") != nil, "tshark is not installed (make setup)")) func garpMasterRefreshRepeatsGratuitousARPsWhileMaster() throws {
+        let run = try VRRPLabRun(nodes: 1)
+        defer { run.tearDown() }
+        try #require(try observeARP(run), "tshark did not start capturing: \(run.lab.log("arp.log"))")
+        var a = LabInstance(priority: 150, version: 3, advert: "0.1")
+        a.extra = "    garp_master_repeat 3\n    garp_master_refresh 1\n    garp_master_refresh_repeat 2\n"
+        try run.vigil(1, a)
+        run.expectHolder(1, among: [1], within: 5)
+        let node1 = mac(run, 1)
+        // The initial burst, then at least three refreshes.
+        #expect(run.lab.wait(seconds: 10) { bursts(garps(run, from: node1)).count >= 4 }, "\(run.lab.log("arp.log"))")
+        let seen = bursts(garps(run, from: node1))
+        #expect(seen.first?.count == 3, "garp_master_repeat 3 on becoming master: \(seen)")
+        for b in seen.dropFirst().dropLast() { #expect(b.count == 2, "garp_master_refresh_repeat 2 per refresh: \(seen)") }
+        for (x, y) in zip(seen, seen.dropFirst()) {
+            #expect(y[0] - x[0] >= 0.9, "refreshes are garp_master_refresh (1 s) apart: \(seen)")
+        }
+        // No refresh once it is no longer master.
+        run.signal(1, SIGTERM)
+        let stopped = Date().timeIntervalSince1970
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(garps(run, from: node1).filter { $0 > stopped + 0.2 }.isEmpty, "refreshes stop with mastership")
+    }
+
+    /// Groups GARP times into bursts (a gap of more than 0.5 s starts a new one).
+    private func bursts(_ times: [Double]) -> [[Double]] {
+        var out: [[Double]] = []
+        for t in times {
+            if let last = out.last?.last, t - last <= 0.5 { out[out.count - 1].append(t) } else { out.append([t]) }
+        }
+        return out
+    }
+
+    /// track_interface with a weight: downing the interface lowers the advertised priority and moves mastership.
+    private func trackInterfaceWeightMovesMastership(keepalivedPeer: Bool) throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        // A second interface on node 1 to track: a veth pair inside the namespace (trk0 up while trk1 is up).
+        let n1 = run.lab.node(1)
+        try run.lab.ip(["-n", n1, "link", "add", "trk0", "type", "veth", "peer", "name", "trk1"])
+        try run.lab.ip(["-n", n1, "link", "set", "trk1", "up"])
+        try run.lab.ip(["-n", n1, "link", "set", "trk0", "up"])
+        var a = LabInstance(priority: 200, version: 3, advert: "0.1")
+        a.extra = "    track_interface {\n        trk0 weight -150\n    }\n"
+        let b = LabInstance(priority: 100, version: 3, advert: "0.1")
+        try run.vigil(1, a)
+        if keepalivedPeer { try run.keepalived(2, b) } else { try run.vigil(2, b) }
+        run.expectHolder(1, among: [1, 2], within: 5)
+        try run.lab.ip(["-n", n1, "link", "set", "trk0", "down"])
+        run.expectHolder(2, among: [1, 2], within: 4, "trk0 down: 200 - 150 = 50 loses to 100")
+        #expect(!run.lab.log("vigil1.log").contains("FAULT"), "with a weight a down interface is no fault")
+        try run.lab.ip(["-n", n1, "link", "set", "trk0", "up"])
+        run.expectHolder(1, among: [1, 2], within: 4, "trk0 up: back to 200, preempts")
+    }
+
+    @Test func trackInterfaceWeightMovesMastership() throws {
+        try trackInterfaceWeightMovesMastership(keepalivedPeer: false)
+    }
+
+    @Test(.requiresKeepalived, .tags(.reference)) func trackInterfaceWeightMovesMastershipAgainstKeepalived() throws {
+        try trackInterfaceWeightMovesMastership(keepalivedPeer: true)
     }
 
     @Test func notifyScriptsRunInOrderWithKeepalivedsArguments() throws {
