@@ -70,10 +70,14 @@ EOF
 start_node() { # impl node version advert priority tag
     local impl=$1 n=$2 conf="$DIR/$6-n$2.conf"
     config "$3" "$4" "$5" > "$conf"
+    # NODE_NICE (unset by default) runs both implementations at that nice level: with the CPU shared
+    # with other work it shows how much of the tail is the host's scheduler rather than the daemon.
+    local nice=()
+    [[ -n ${NODE_NICE:-} ]] && nice=(nice -n "$NODE_NICE")
     if [[ $impl == vigil ]]; then
-        lab_exec "$P" "$n" "$VIGIL" -P -n -f "$conf" > "$DIR/$6-n$n.log" 2>&1 &
+        lab_exec "$P" "$n" "${nice[@]}" "$VIGIL" -P -n -f "$conf" > "$DIR/$6-n$n.log" 2>&1 &
     else
-        lab_exec "$P" "$n" keepalived -n -P -f "$conf" -p "$DIR/$6-n$n.pid" -r "$DIR/$6-n$n.vpid" > "$DIR/$6-n$n.log" 2>&1 &
+        lab_exec "$P" "$n" "${nice[@]}" keepalived -n -P -f "$conf" -p "$DIR/$6-n$n.pid" -r "$DIR/$6-n$n.vpid" > "$DIR/$6-n$n.log" 2>&1 &
     fi
 }
 
@@ -183,5 +187,5 @@ echo
 echo "expected: Master_Down_Interval (kill) or Skew_Time (stop) for the priority-100 backup."
 echo "median/p99/max: master's last advertisement (kill) or its priority-0 advertisement (stop) -> backup's"
 echo "first gratuitous ARP, both seen by an observer. p99 interpolates between the two largest samples."
-echo "runs: $RUNS for advert_int >= 1, $FAST_RUNS for shorter intervals. load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "runs: $RUNS for advert_int >= 1, $FAST_RUNS for shorter intervals. load average: $(cut -d' ' -f1-3 /proc/loadavg)${NODE_NICE:+. both daemons at nice $NODE_NICE}"
 echo "median(kill): from the signal itself (a kill lands anywhere in the advertisement interval)."
