@@ -72,7 +72,7 @@ extension VRRPInstanceSettings {
             } else {
                 switch a.type {
                 case .pass: auth = .password(a.password)
-                case .ah: auth = .authenticationHeader
+                case .ah: auth = .authenticationHeader(a.password)
                 }
             }
         }

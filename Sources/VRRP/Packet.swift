@@ -16,8 +16,9 @@ public enum VRRPAuthentication: Sendable, Hashable, Codable {
     case none
     /// Auth type 1 (`auth_type PASS`): up to 8 octets of clear text, zero padded.
     case password([UInt8])
-    /// Auth type 2 (`auth_type AH`): IP Authentication Header; the VRRP auth data is zero.
-    case authenticationHeader
+    /// Auth type 2 (`auth_type AH`): an IPsec Authentication Header keyed with these 8 octets
+    /// (``IPsecAH``) precedes the message; the VRRP auth data is zero. Decoded packets carry an empty key.
+    case authenticationHeader([UInt8])
 
     /// The wire value of the Auth Type field.
     public var typeCode: UInt8 {
@@ -39,6 +40,17 @@ public enum VRRPAuthentication: Sendable, Hashable, Codable {
     /// A PASS authentication from keepalived's `auth_pass` text (truncated to 8 octets as keepalived does).
     public static func password(_ text: String) -> VRRPAuthentication {
         .password(Array(text.utf8.prefix(8)))
+    }
+
+    /// AH authentication keyed with keepalived's `auth_pass` text (first 8 octets, zero padded).
+    public static func authenticationHeader(_ text: String) -> VRRPAuthentication {
+        .authenticationHeader(IPsecAH.key(text))
+    }
+
+    /// The HMAC key when this is AH authentication.
+    public var authenticationHeaderKey: [UInt8]? {
+        if case .authenticationHeader(let k) = self { return k }
+        return nil
     }
 }
 
@@ -117,6 +129,12 @@ public enum VRRPDropReason: String, Sendable, Hashable, CaseIterable, Codable {
     case addressMismatch = "addresses"
     /// The address count field is zero.
     case badAddressCount = "address_count"
+    /// The IPsec AH ICV (HMAC-MD5-96) does not verify: wrong `auth_pass` or an altered packet.
+    case badICV = "ah_icv"
+    /// The IPsec AH SPI is not the sender's address (keepalived's convention).
+    case badSPI = "ah_spi"
+    /// The IPsec AH sequence number is not above the last one seen: a replay (RFC 2402 section 3.4.3).
+    case replayedSequence = "ah_sequence"
 }
 
 /// A packet rejected by the codec or the receive checks.
@@ -206,7 +224,7 @@ public enum VRRPCodec {
             switch b[4] {
             case 0: auth = .none
             case 1: auth = .password(Array(data.prefix { $0 != 0 }))
-            case 2: auth = .authenticationHeader
+            case 2: auth = .authenticationHeader([])
             default: throw VRRPPacketError(.authTypeMismatch, "unknown auth type \(b[4])")
             }
         case .v3:

@@ -54,6 +54,10 @@ public actor VRRPRuntime {
     private let stopFlag = StopFlag()
     public private(set) var counters = VRRPCounters()
     private let byInstance: [String: VRRPInstanceSettings]
+    /// keepalived's AH sequence counter per `auth_type AH` instance, shared by sending and receiving.
+    private var ahSequences: [String: IPsecAHSequence] = [:]
+    /// IPv4 Identification of the last AH datagram per instance (never 0: the kernel would replace it).
+    private var ipIdentifications: [String: UInt16] = [:]
 
     /// Prepares the runtime; sockets are opened by ``run()``.
     public init(settings: VRRPSettings, transport: any VRRPTransport = RawVRRPTransport(), addresses: VRRPAddressManager,
@@ -251,6 +255,7 @@ public actor VRRPRuntime {
             return
         }
         do {
+            try checkAuthenticationHeader(p, instance: instance)
             try instance.receiveFilter.check(adv)
         } catch {
             count(error)
@@ -260,6 +265,24 @@ public actor VRRPRuntime {
         let t = now
         perform(router.apply(instance.name, now: t) { $0.received(adv, from: p.source, now: t) })
         rearm()
+    }
+
+    /// `auth_type AH`: the packet must have come inside an AH whose ICV, SPI and sequence number verify.
+    private func checkAuthenticationHeader(_ p: VRRPReceivedPacket, instance: VRRPInstanceSettings) throws(VRRPPacketError) {
+        guard instance.version == .v2, let key = instance.authentication.authenticationHeaderKey else {
+            if p.authenticatedDatagram != nil {
+                throw VRRPPacketError(.authTypeMismatch, "IPsec AH from \(p.source) but \(instance.name) is not auth_type AH")
+            }
+            return
+        }
+        guard let datagram = p.authenticatedDatagram else {
+            throw VRRPPacketError(.authTypeMismatch, "no IPsec AH from \(p.source) but \(instance.name) is auth_type AH")
+        }
+        let opened = try IPsecAH.open(datagram, key: key, unicast: !instance.unicastPeers.isEmpty)
+        guard ahSequences[instance.name, default: IPsecAHSequence()].accept(opened.sequence) else {
+            let last = ahSequences[instance.name]?.value ?? 0
+            throw VRRPPacketError(.replayedSequence, "AH sequence \(opened.sequence) from \(p.source) is not above \(last)")
+        }
     }
 
     private func count(_ error: VRRPPacketError) {
@@ -349,8 +372,20 @@ public actor VRRPRuntime {
                     let source = transport.source(of: name) ?? m.primaryAddress
                     let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
                     let destinations = i.unicastPeers.isEmpty ? [group] : i.unicastPeers
+                    // AH: one sequence number and IP ID per advertisement, whatever the number of peers (as keepalived).
+                    var ah: (key: [UInt8], sequence: UInt32, id: UInt16)?
+                    if i.version == .v2, source.family == .inet, let key = adv.authentication.authenticationHeaderKey {
+                        let id = ipIdentifications[name, default: 0] &+ 1
+                        ipIdentifications[name] = id == 0 ? 1 : id
+                        ah = (key, ahSequences[name, default: IPsecAHSequence()].next(), id == 0 ? 1 : id)
+                    }
                     for d in destinations {
-                        try transport.send(VRRPCodec.encode(adv, source: source, destination: d), instance: name, to: d)
+                        var payload = VRRPCodec.encode(adv, source: source, destination: d)
+                        if let ah {
+                            payload = IPsecAH.seal(payload, source: source, destination: d, identification: ah.id, sequence: ah.sequence,
+                                                   key: ah.key, unicast: !i.unicastPeers.isEmpty)
+                        }
+                        try transport.send(payload, instance: name, to: d)
                         counters.advertisementsSent += 1
                     }
                 case .addVirtualAddresses:

@@ -18,6 +18,8 @@ enum SocketConstant {
     static let ipAddMembership: Int32 = 35
     /// `IP_TTL`.
     static let ipTTL: Int32 = 2
+    /// `IP_HDRINCL`: the sender supplies the IPv4 header (needed to sign it for AH).
+    static let ipHeaderIncluded: Int32 = 3
     /// `SO_BINDTODEVICE`.
     static let bindToDevice: Int32 = 25
     /// `ETH_P_ARP`.
@@ -61,6 +63,9 @@ public struct VRRPReceivedPacket: Sendable {
     public var destination: IPAddress
     public var ttl: UInt8
     public var interface: String
+    /// The whole IPv4 datagram when the message came inside an IPsec AH (`auth_type AH`);
+    /// `payload` is then the VRRP message after the AH header.
+    public var authenticatedDatagram: [UInt8]? = nil
 }
 
 /// Sends advertisements and receives packets: the I/O the runtime needs, behind a protocol for tests.
@@ -72,6 +77,8 @@ public protocol VRRPTransport: AnyObject, Sendable {
     /// Blocks briefly (at most a few hundred ms) for one packet on `interface`; `nil` when none came.
     func receive(interface: String) -> VRRPReceivedPacket?
     /// Sends one encoded advertisement for `instance` to `destination`.
+    ///
+    /// For an `auth_type AH` instance `payload` is a whole IPv4 datagram (``IPsecAH/seal(_:source:destination:identification:sequence:key:unicast:)``).
     func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws
     /// The source address bound for an instance.
     func source(of instance: String) -> IPAddress?
@@ -110,10 +117,11 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         var fd: Int32
         var family: AddressFamily
         var interface: String
+        var ipProtocol: UInt8
     }
 
     private var senders: [String: Sender] = [:]
-    /// Keyed by interface name, with "/inet6" appended for the IPv6 socket.
+    /// Keyed by interface name, with "/inet6" appended for the IPv6 socket and "/ah" for the IPsec AH one.
     private var receivers: [String: Receiver] = [:]
     private let lock = NSLockLike()
 
@@ -130,8 +138,14 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         let index = if_nametoindex(instance.interface)
         guard index != 0 else { throw VRRPRuntimeError("no such interface \(instance.interface)", context: instance.name) }
         let family = source.family
-        let send = try Self.rawSocket(family, interface: instance.interface)
+        let ah = family == .inet && instance.authentication.authenticationHeaderKey != nil
+        let proto = ah ? IPsecAH.ipProtocol : VRRPConstants.ipProtocol
+        let send = try Self.rawSocket(family, interface: instance.interface, protocol: proto)
         try bindAddress(send, source, scope: index, label: "\(source) on \(instance.interface)")
+        if ah {
+            var on: Int32 = 1
+            try setOption(send, Int32(IPPROTO_IP), SocketConstant.ipHeaderIncluded, &on, "IP_HDRINCL")
+        }
         var hops: Int32 = Int32(VRRPConstants.ttl)
         var off: Int32 = 0
         var small: Int32 = 1
@@ -153,12 +167,12 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         // This socket only sends; keep what the kernel queues for it (unicast copies) tiny.
         _ = setsockopt(send, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
 
-        let key = family == .inet ? instance.interface : instance.interface + "/inet6"
+        let key = ah ? instance.interface + "/ah" : family == .inet ? instance.interface : instance.interface + "/inet6"
         try lock.withLock {
             if let old = senders[instance.name] { close(old.fd) }
             senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index)
             guard receivers[key] == nil else { return }
-            let fd = try Self.rawSocket(family, interface: instance.interface)
+            let fd = try Self.rawSocket(family, interface: instance.interface, protocol: proto)
             if family == .inet {
                 var join = ip_mreqn()
                 join.imr_multiaddr.s_addr = in_addr_t(group.bytes.withUnsafeBytes { $0.load(as: UInt32.self) })
@@ -177,7 +191,7 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
             }
             var tv = timeval(tv_sec: 0, tv_usec: 200_000)
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            receivers[key] = Receiver(fd: fd, family: family, interface: instance.interface)
+            receivers[key] = Receiver(fd: fd, family: family, interface: instance.interface, ipProtocol: proto)
         }
     }
 
@@ -195,7 +209,14 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         let n = buffer.withUnsafeMutableBytes { recv(r.fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return nil }
         let packet = Array(buffer.prefix(n))
-        guard let header = IPv4HeaderInfo(packet), header.protocolNumber == VRRPConstants.ipProtocol else { return nil }
+        guard let header = IPv4HeaderInfo(packet), header.protocolNumber == r.ipProtocol else { return nil }
+        if r.ipProtocol == IPsecAH.ipProtocol {
+            // The VRRP message follows the AH header; the runtime verifies the AH against the instance's key.
+            let start = min(header.payloadOffset + IPsecAH.headerLength, header.totalLength)
+            return VRRPReceivedPacket(payload: Array(packet[start..<header.totalLength]), source: header.source,
+                                      destination: header.destination, ttl: header.ttl, interface: r.interface,
+                                      authenticatedDatagram: Array(packet[0..<header.totalLength]))
+        }
         return VRRPReceivedPacket(payload: Array(packet[header.payloadOffset..<header.totalLength]),
                                   source: header.source, destination: header.destination, ttl: header.ttl, interface: r.interface)
     }
@@ -265,9 +286,9 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
     /// The source address bound for an instance.
     public func source(of instance: String) -> IPAddress? { lock.withLock { senders[instance]?.source } }
 
-    private static func rawSocket(_ family: AddressFamily, interface: String) throws -> Int32 {
-        let fd = try systemCall("socket", context: "raw IPPROTO_VRRP") {
-            socket(family == .inet ? AF_INET : AF_INET6, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(VRRPConstants.ipProtocol))
+    private static func rawSocket(_ family: AddressFamily, interface: String, protocol proto: UInt8) throws -> Int32 {
+        let fd = try systemCall("socket", context: proto == IPsecAH.ipProtocol ? "raw IPPROTO_AH" : "raw IPPROTO_VRRP") {
+            socket(family == .inet ? AF_INET : AF_INET6, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(proto))
         }
         var name = Array(interface.utf8) + [0]
         do {

@@ -4,7 +4,7 @@ import VigilSupport
 @testable import VRRP
 
 /// Reads the Ethernet frames of a classic little-endian pcap file.
-private func frames(_ name: String) throws -> [[UInt8]] {
+func pcapFrames(_ name: String) throws -> [[UInt8]] {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/vrrp/\(name)")
     let b = [UInt8](try Data(contentsOf: url))
@@ -23,7 +23,7 @@ private func frames(_ name: String) throws -> [[UInt8]] {
 @Suite("Packets captured from keepalived 2.2.7")
 struct FixtureTests {
     private func adverts(_ name: String) throws -> [(IPv4HeaderInfo, [UInt8], VRRPAdvertisement)] {
-        try frames(name).map { frame in
+        try pcapFrames(name).map { frame in
             let ip = Array(frame.dropFirst(14))  // Ethernet header
             let h = try #require(IPv4HeaderInfo(ip))
             let payload = Array(ip[h.payloadOffset..<h.totalLength])

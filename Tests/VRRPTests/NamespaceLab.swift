@@ -87,8 +87,11 @@ final class NamespaceLab: @unchecked Sendable {
     }
 
     /// Starts `command` inside node `n`'s namespace; output goes to `log` in the lab directory.
+    ///
+    /// An untracked process (`tracked: false`) is never waited for: it dies with the namespace in
+    /// ``tearDown()`` (for tools like tshark whose helper children outlive a SIGKILL of the parent).
     @discardableResult
-    func start(_ n: Int, _ command: [String], log: String) throws -> Process {
+    func start(_ n: Int, _ command: [String], log: String, tracked: Bool = true) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", node(n)] + command
@@ -98,7 +101,7 @@ final class NamespaceLab: @unchecked Sendable {
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
-        processes.append(p)
+        if tracked { processes.append(p) }
         return p
     }
 

@@ -13,6 +13,8 @@ struct LabInstance {
     var vrid = 51
     var vip = "192.0.2.100"
     var password: String?
+    /// With a password: `auth_type AH` instead of `PASS`.
+    var authenticationHeader = false
     var unicastSource: String?
     var peers: [String] = []
     var preempt = true
@@ -33,7 +35,9 @@ struct LabInstance {
 
         """
         if !preempt { s += "    nopreempt\n" }
-        if let p = password { s += "    authentication {\n        auth_type PASS\n        auth_pass \(p)\n    }\n" }
+        if let p = password {
+            s += "    authentication {\n        auth_type \(authenticationHeader ? "AH" : "PASS")\n        auth_pass \(p)\n    }\n"
+        }
         if let u = unicastSource { s += "    unicast_src_ip \(u)\n" }
         if !peers.isEmpty { s += "    unicast_peer {\n" + peers.map { "        \($0)\n" }.joined() + "    }\n" }
         s += extra
@@ -118,6 +122,23 @@ struct NamespaceTests {
         run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
     }
 
+    @Test func ahBetweenVigilNodesFailsOverAndPreemptsBack() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        let a = LabInstance(priority: 100, password: "secret", authenticationHeader: true)
+        var b = a
+        b.priority = 200
+        try run.vigil(1, a)
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8)
+        run.signal(2, SIGKILL)
+        run.clearVIP(2)
+        run.expectHolder(1, among: [1, 2], within: 6, "after SIGKILL of the master")
+        // The restarted node's counter starts at 0; it learns node 1's sequence before it preempts.
+        try run.vigil(2, b)
+        run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
+    }
+
     @Test func sigtermHandsOverAtOnceWithPriorityZero() throws {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
@@ -193,7 +214,7 @@ struct NamespaceTests {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
         let flag = run.lab.directory.appendingPathComponent("healthy").path
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
         var b = LabInstance(priority: 200, version: 3, advert: "0.1")
         b.extraTopLevel = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n    weight -150\n    fall 1\n    rise 1\n}\n"
@@ -203,7 +224,7 @@ struct NamespaceTests {
         run.expectHolder(2, among: [1, 2], within: 5)
         try FileManager.default.removeItem(atPath: flag)
         run.expectHolder(1, among: [1, 2], within: 4, "priority 200 - 150 = 50 loses to 100")
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         run.expectHolder(2, among: [1, 2], within: 4, "recovers and preempts back")
     }
 
@@ -218,6 +239,91 @@ struct NamespaceTests {
         #expect(run.lab.wait(seconds: 3) { run.lab.log("vigil2.log").contains("FAULT") }, "node 2 enters FAULT")
         try run.lab.ip(["-n", run.lab.node(2), "link", "set", "eth0", "up"])
         run.expectHolder(2, among: [1, 2], within: 5, "back up: leaves FAULT and preempts")
+    }
+
+    /// Starts tshark on the observer (node 0) printing "epoch<TAB>source MAC<TAB>ARP sender IP" per ARP frame.
+    private func observeARP(_ run: VRRPLabRun) throws -> Bool {
+        try run.lab.start(0, ["tshark", "-i", "eth0", "-n", "-l", "-f", "arp", "-T", "fields",
+                              "-e", "frame.time_epoch", "-e", "eth.src", "-e", "arp.src.proto_ipv4"], log: "arp.log", tracked: false)
+        return run.lab.wait(seconds: 15) { run.lab.log("arp.log").contains("Capturing on") }
+    }
+
+    /// Gratuitous ARPs for `vip` from `mac` seen by the observer, as epoch times.
+    private func garps(_ run: VRRPLabRun, from mac: String, vip: String = "192.0.2.100") -> [Double] {
+        run.lab.log("arp.log").split(whereSeparator: \.isNewline).compactMap { line in
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard f.count >= 3, f[1] == mac, f[2] == vip else { return nil }
+            return Double(f[0])
+        }
+    }
+
+    private func mac(_ run: VRRPLabRun, _ n: Int) -> String {
+        let out = NamespaceLab.capture("/usr/sbin/ip", ["-n", run.lab.node(n), "-o", "link", "show", "eth0"]).1
+        guard let r = out.range(of: "link/ether ") else { return "" }
+        return String(out[r.upperBound...].prefix(17))
+    }
+
+    @Test(.enabled(if: Lab.which("tshark") != nil, "tshark is not installed (make setup)")) func garpMasterRefreshRepeatsGratuitousARPsWhileMaster() throws {
+        let run = try VRRPLabRun(nodes: 1)
+        defer { run.tearDown() }
+        try #require(try observeARP(run), "tshark did not start capturing: \(run.lab.log("arp.log"))")
+        var a = LabInstance(priority: 150, version: 3, advert: "0.1")
+        a.extra = "    garp_master_repeat 3\n    garp_master_refresh 1\n    garp_master_refresh_repeat 2\n"
+        try run.vigil(1, a)
+        run.expectHolder(1, among: [1], within: 5)
+        let node1 = mac(run, 1)
+        // The initial burst, then at least three refreshes.
+        #expect(run.lab.wait(seconds: 10) { bursts(garps(run, from: node1)).count >= 4 }, "\(run.lab.log("arp.log"))")
+        let seen = bursts(garps(run, from: node1))
+        #expect(seen.first?.count == 3, "garp_master_repeat 3 on becoming master: \(seen)")
+        for b in seen.dropFirst().dropLast() { #expect(b.count == 2, "garp_master_refresh_repeat 2 per refresh: \(seen)") }
+        for (x, y) in zip(seen, seen.dropFirst()) {
+            #expect(y[0] - x[0] >= 0.9, "refreshes are garp_master_refresh (1 s) apart: \(seen)")
+        }
+        // No refresh once it is no longer master.
+        run.signal(1, SIGTERM)
+        let stopped = Date().timeIntervalSince1970
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(garps(run, from: node1).filter { $0 > stopped + 0.2 }.isEmpty, "refreshes stop with mastership")
+    }
+
+    /// Groups GARP times into bursts (a gap of more than 0.5 s starts a new one).
+    private func bursts(_ times: [Double]) -> [[Double]] {
+        var out: [[Double]] = []
+        for t in times {
+            if let last = out.last?.last, t - last <= 0.5 { out[out.count - 1].append(t) } else { out.append([t]) }
+        }
+        return out
+    }
+
+    /// track_interface with a weight: downing the interface lowers the advertised priority and moves mastership.
+    private func trackInterfaceWeightMovesMastership(keepalivedPeer: Bool) throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        // A second interface on node 1 to track: a veth pair inside the namespace (trk0 up while trk1 is up).
+        let n1 = run.lab.node(1)
+        try run.lab.ip(["-n", n1, "link", "add", "trk0", "type", "veth", "peer", "name", "trk1"])
+        try run.lab.ip(["-n", n1, "link", "set", "trk1", "up"])
+        try run.lab.ip(["-n", n1, "link", "set", "trk0", "up"])
+        var a = LabInstance(priority: 200, version: 3, advert: "0.1")
+        a.extra = "    track_interface {\n        trk0 weight -150\n    }\n"
+        let b = LabInstance(priority: 100, version: 3, advert: "0.1")
+        try run.vigil(1, a)
+        if keepalivedPeer { try run.keepalived(2, b) } else { try run.vigil(2, b) }
+        run.expectHolder(1, among: [1, 2], within: 5)
+        try run.lab.ip(["-n", n1, "link", "set", "trk0", "down"])
+        run.expectHolder(2, among: [1, 2], within: 4, "trk0 down: 200 - 150 = 50 loses to 100")
+        #expect(!run.lab.log("vigil1.log").contains("FAULT"), "with a weight a down interface is no fault")
+        try run.lab.ip(["-n", n1, "link", "set", "trk0", "up"])
+        run.expectHolder(1, among: [1, 2], within: 4, "trk0 up: back to 200, preempts")
+    }
+
+    @Test func trackInterfaceWeightMovesMastership() throws {
+        try trackInterfaceWeightMovesMastership(keepalivedPeer: false)
+    }
+
+    @Test(.requiresKeepalived, .tags(.reference)) func trackInterfaceWeightMovesMastershipAgainstKeepalived() throws {
+        try trackInterfaceWeightMovesMastership(keepalivedPeer: true)
     }
 
     @Test func notifyScriptsRunInOrderWithKeepalivedsArguments() throws {
@@ -252,7 +358,7 @@ struct NamespaceTests {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
         let flag = run.lab.directory.appendingPathComponent("healthy").path
-        FileManager.default.createFile(atPath: flag, contents: nil)
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
         let script = try run.lab.write("check.sh", "#!/bin/sh\ntest -e \(flag)\n", mode: 0o755)
         func config(_ priority: Int, track: Bool) -> String {
             var s = "vrrp_script chk {\n    script \"\(script)\"\n    interval 0.2\n}\n"
@@ -318,6 +424,11 @@ struct KeepalivedInteropTests {
         run.expectHolder(backup, among: [1, 2], within: 6, "failover to the other implementation")
         if master == 1 { try run.vigil(1, v) } else { try run.keepalived(2, k) }
         run.expectHolder(master, among: [1, 2], within: 8, "the higher priority preempts back")
+        if base.authenticationHeader {
+            let log = run.lab.log("ka2.log")
+            #expect(!log.contains("IPSEC-AH : invalid") && !log.contains("already processed"),
+                    "keepalived accepted every AH advert Vigil sent:\n\(log)")
+        }
     }
 
     @Test func v2WithPasswordVigilMaster() throws {
@@ -346,6 +457,39 @@ struct KeepalivedInteropTests {
 
     @Test func v2UnicastKeepalivedMaster() throws {
         try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(password: "pw"), unicast: true)
+    }
+
+    @Test func v2WithAHVigilMaster() throws {
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: LabInstance(password: "secret12", authenticationHeader: true))
+    }
+
+    @Test func v2WithAHKeepalivedMaster() throws {
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: LabInstance(password: "secret12", authenticationHeader: true))
+    }
+
+    @Test func v2WithAHUnicastBothWays() throws {
+        let base = LabInstance(password: "pw", authenticationHeader: true)
+        try pair(vigilPriority: 200, keepalivedPriority: 100, base: base, unicast: true)
+        try pair(vigilPriority: 100, keepalivedPriority: 200, base: base, unicast: true)
+    }
+
+    @Test func mismatchedAHKeyDisturbsNeither() throws {
+        let run = try VRRPLabRun(nodes: 2)
+        defer { run.tearDown() }
+        // Same VRID and VIP: only the ICV tells the adverts apart, so each side must drop the other's.
+        try run.vigil(1, LabInstance(priority: 100, password: "one", authenticationHeader: true))
+        try run.keepalived(2, LabInstance(priority: 200, password: "two", authenticationHeader: true))
+        run.expectHolder(1, among: [1], within: 8, "Vigil ignores keepalived's adverts signed with another key")
+        run.expectHolder(2, among: [2], within: 8, "keepalived ignores Vigil's")
+        #expect(run.lab.log("ka2.log").contains("IPSEC-AH : invalid"), "keepalived saw and rejected Vigil's ICV")
+        // And AH against PASS is an auth type mismatch for both.
+        run.tearDown()
+        let run2 = try VRRPLabRun(nodes: 2)
+        defer { run2.tearDown() }
+        try run2.vigil(1, LabInstance(priority: 100, password: "secret12", authenticationHeader: true))
+        try run2.keepalived(2, LabInstance(priority: 200, password: "secret12"))
+        run2.expectHolder(1, among: [1], within: 8, "Vigil (AH) ignores keepalived's PASS adverts")
+        run2.expectHolder(2, among: [2], within: 8, "keepalived (PASS) ignores Vigil's AH adverts")
     }
 
     @Test func mismatchedAuthOrVRIDDisturbsNeither() throws {

@@ -30,6 +30,9 @@ final class FakeTransport: VRRPTransport, @unchecked Sendable {
 
     func inject(_ p: VRRPReceivedPacket) { lock.withLock { inbox.append(p) } }
 
+    /// Everything sent so far.
+    var sentPayloads: [[UInt8]] { lock.withLock { sent.map(\.payload) } }
+
     /// Priorities of the advertisements sent so far.
     var sentPriorities: [UInt8] { lock.withLock { sent.map { $0.payload[2] } } }
 }
