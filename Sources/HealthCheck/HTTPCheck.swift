@@ -190,26 +190,43 @@ enum HTTPResponseParser {
 
     static func parse<B: RandomAccessCollection<UInt8>>(_ bytes: B, closed: Bool = false) -> Outcome where B.Index == Int {
         guard let headEnd = find([13, 10, 13, 10], in: bytes, from: bytes.startIndex) else { return .incompleteHead }
-        let head = String(decoding: bytes[bytes.startIndex..<headEnd], as: UTF8.self)
-        var lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
-        guard !lines.isEmpty else { return .invalid("empty response") }
-        let statusLine = lines.removeFirst()
-        let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...999).contains(status) else {
-            return .invalid("not an HTTP response: \(statusLine.prefix(60))")
+        // Status line: `HTTP/1.x NNN reason`, read byte by byte (no String per check).
+        let start = bytes.startIndex
+        let statusLineEnd = find([13, 10], in: bytes, from: start) ?? headEnd
+        let prefix: [UInt8] = Array("HTTP/1.".utf8)
+        var status = 0
+        var valid = statusLineEnd - start >= 12
+        if valid {
+            for k in 0..<prefix.count where bytes[start + k] != prefix[k] { valid = false }
+        }
+        if valid, bytes[start + 8] == UInt8(ascii: " ") {
+            for k in 9..<12 {
+                let d = bytes[start + k]
+                guard d >= 48, d <= 57 else { valid = false; break }
+                status = status * 10 + Int(d - 48)
+            }
+            if statusLineEnd - start > 12, bytes[start + 12] != UInt8(ascii: " ") { valid = false }
+        } else {
+            valid = false
+        }
+        guard valid, (100...999).contains(status) else {
+            let line = String(decoding: bytes[start..<statusLineEnd].prefix(60), as: UTF8.self)
+            return .invalid(line.isEmpty ? "empty response" : "not an HTTP response: \(line)")
         }
         var contentLength: Int?
         var chunked = false
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t")
-            if name == "content-length" {
-                guard let n = Int(value), n >= 0 else { return .invalid("bad Content-Length: \(value)") }
+        var lineStart = statusLineEnd + 2
+        while lineStart < headEnd {
+            let lineEnd = find([13, 10], in: bytes, from: lineStart) ?? headEnd
+            if let value = headerValue(bytes, lineStart..<lineEnd, named: "content-length") {
+                let text = String(decoding: value, as: UTF8.self).trimmingCharacters(in: " \t")
+                guard let n = Int(text), n >= 0 else { return .invalid("bad Content-Length: \(text)") }
                 contentLength = n
-            } else if name == "transfer-encoding", value.lowercased().contains("chunked") {
+            } else if let value = headerValue(bytes, lineStart..<lineEnd, named: "transfer-encoding"),
+                      String(decoding: value, as: UTF8.self).lowercased().contains("chunked") {
                 chunked = true
             }
+            lineStart = lineEnd + 2
         }
         let bodyStart = headEnd + 4
         let available = bytes.endIndex - bodyStart
@@ -243,6 +260,19 @@ enum HTTPResponseParser {
             body.append(contentsOf: bytes[dataStart..<(dataStart + size)])
             i = dataStart + size + 2
         }
+    }
+
+    /// The value bytes of header line `range` when its name is `name` (ASCII case-insensitive).
+    static func headerValue<B: RandomAccessCollection<UInt8>>(_ bytes: B, _ range: Range<Int>, named name: StaticString) -> B.SubSequence? where B.Index == Int {
+        let n = name.utf8CodeUnitCount
+        guard range.count > n, bytes[range.lowerBound + n] == UInt8(ascii: ":") else { return nil }
+        let p = name.utf8Start
+        for k in 0..<n {
+            var c = bytes[range.lowerBound + k]
+            if c >= 65, c <= 90 { c += 32 }
+            if c != p[k] { return nil }
+        }
+        return bytes[(range.lowerBound + n + 1)..<range.upperBound]
     }
 
     static func find<B: RandomAccessCollection<UInt8>>(_ needle: [UInt8], in bytes: B, from: Int) -> Int? where B.Index == Int {

@@ -55,3 +55,29 @@ struct ProbeReactorTests {
         #expect(heap.count == 0)
     }
 }
+
+@Suite("HTTP response head parsing")
+struct HTTPHeadParsingTests {
+    func parse(_ text: String, closed: Bool = false) -> HTTPResponseParser.Outcome {
+        HTTPResponseParser.parse(Array(text.utf8), closed: closed)
+    }
+
+    @Test("status line and framing headers are read whatever the header case")
+    func headers() {
+        #expect(parse("HTTP/1.1 204 No Content\r\n\r\n") == .complete(status: 204, body: []))
+        #expect(parse("HTTP/1.0 200 OK\r\ncOnTeNt-LeNgTh: 2\r\n\r\nokEXTRA") == .complete(status: 200, body: Array("ok".utf8)))
+        #expect(parse("HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n") == .complete(status: 200, body: Array("ok".utf8)))
+        #expect(parse("HTTP/1.0 503\r\nContent-Length:  3 \r\n\r\nab") == .incompleteBody(status: 503, bodyBytes: 2))
+        #expect(parse("HTTP/1.0 200 OK\r\nX-Content-Length: 5\r\n\r\nabc", closed: true) == .complete(status: 200, body: Array("abc".utf8)))
+        #expect(parse("HTTP/1.1 200 OK\r\nContent-") == .incompleteHead)
+    }
+
+    @Test("what is not an HTTP/1.x status line is named in the failure")
+    func invalid() {
+        #expect(parse("SSH-2.0-OpenSSH_9.2\r\n\r\n") == .invalid("not an HTTP response: SSH-2.0-OpenSSH_9.2"))
+        #expect(parse("HTTP/1.1 2x0 OK\r\n\r\n") == .invalid("not an HTTP response: HTTP/1.1 2x0 OK"))
+        #expect(parse("HTTP/1.1 200OK\r\n\r\n") == .invalid("not an HTTP response: HTTP/1.1 200OK"))
+        #expect(parse("\r\n\r\n") == .invalid("empty response"))
+        #expect(parse("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n") == .invalid("bad Content-Length: -1"))
+    }
+}
