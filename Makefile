@@ -45,7 +45,8 @@ bench-checkers:
 	bash Scripts/bench/checkers.sh
 
 bench-failover:
-	bash Scripts/bench/failover.sh
+	swift build -c release --product vigil --scratch-path .build-release
+	VIGIL=.build-release/release/vigil bash Scripts/bench/failover.sh
 
 fuzz-config:
 	bash Scripts/fuzz/config.sh $(SECONDS)
