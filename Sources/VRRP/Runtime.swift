@@ -363,7 +363,12 @@ public actor VRRPRuntime {
     // MARK: Effects
 
     private func perform(_ actions: [(instance: String, action: VRRPAction)]) {
-        for (name, action) in actions {
+        // Network effects first (advert, VIPs, GARP), then the transition's log line and notify
+        // scripts: a new master announces itself without waiting on logging or process start-up,
+        // and notify_master scripts run with the VIP already in place, as in keepalived.
+        let ordered = actions.filter { if case .transition = $0.action { false } else { true } }
+            + actions.filter { if case .transition = $0.action { true } else { false } }
+        for (name, action) in ordered {
             guard let i = byInstance[name], let m = router.instances[name] else { continue }
             do {
                 switch action {
