@@ -13,7 +13,8 @@ public struct HTTPChecker: ReactorChecker {
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
     let addresses: ProbeAddresses
-    let endpoint: ProbeEndpoint
+    /// SwiftNIO's form of the target, for SSL_GET only.
+    let endpoint: ProbeEndpoint?
     /// The request of each of `settings.urls`, built once.
     let requests: [[UInt8]]
 
@@ -23,7 +24,7 @@ public struct HTTPChecker: ReactorChecker {
         self.reactor = reactor
         self.group = group
         self.addresses = ProbeAddresses(settings.connection)
-        self.endpoint = ProbeEndpoint(settings.connection)
+        self.endpoint = settings.tls == nil ? nil : ProbeEndpoint(settings.connection)
         self.requests = settings.urls.map { Self.request(for: $0, settings: settings) }
         self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
     }
@@ -79,7 +80,7 @@ public struct HTTPChecker: ReactorChecker {
     /// The conversation that fetches and judges one url; `box` (when given) records what it saw.
     private func exchange(_ url: URLCheck, request: [UInt8], box: HTTPResponseBox?) -> HTTPExchange {
         let maxBody = settings.maxBodyBytes
-        return HTTPExchange(request: request, maxBody: maxBody, needBody: url.digest != nil || box != nil) { status, body, complete in
+        return HTTPExchange(request: request, maxBody: maxBody) { status, body, complete in
             let md5 = complete && (url.digest != nil || box != nil) ? hexMD5(body) : nil
             box?.status = status
             box?.md5 = md5
@@ -95,7 +96,7 @@ public struct HTTPChecker: ReactorChecker {
     private func fetch(_ url: URLCheck, request: [UInt8]) async -> (result: CheckResult, status: Int?, md5: String?) {
         let box = HTTPResponseBox()
         let result: CheckResult
-        if let tls {
+        if let tls, let endpoint {
             let host = url.virtualHost ?? settings.virtualHost
             let serverName: String? = settings.tls.flatMap { t in
                 if let v = t.verification { return v.expectedName ?? host }
@@ -129,14 +130,12 @@ final class HTTPResponseBox: @unchecked Sendable {
 struct HTTPExchange: Conversation {
     let request: [UInt8]
     let maxBody: Int
-    let needBody: Bool
     /// Judges (status, body, body complete within bound).
     let judge: (Int, [UInt8], Bool) -> CheckResult
 
-    init(request: [UInt8], maxBody: Int, needBody: Bool, judge: @escaping (Int, [UInt8], Bool) -> CheckResult) {
+    init(request: [UInt8], maxBody: Int, judge: @escaping (Int, [UInt8], Bool) -> CheckResult) {
         self.request = request
         self.maxBody = maxBody
-        self.needBody = needBody
         self.judge = judge
     }
 

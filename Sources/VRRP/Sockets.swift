@@ -446,32 +446,32 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
 
 /// The interface's first IPv4 address (the primary address keepalived uses as source), via getifaddrs.
 public func primaryIPv4Address(of interface: String) -> IPAddress? {
-    var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return nil }
-    defer { freeifaddrs(list) }
-    var p: UnsafeMutablePointer<ifaddrs>? = first
-    while let cur = p {
-        defer { p = cur.pointee.ifa_next }
-        guard let sa = cur.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET),
-              String(cString: cur.pointee.ifa_name) == interface else { continue }
-        let addr = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
-        return IPAddress(bytes: withUnsafeBytes(of: addr) { Array($0) })
-    }
-    return nil
+    interfaceAddresses(of: interface, family: AF_INET).first
 }
 
 /// The interface's IPv6 link-local address: the source of VRRPv3 over IPv6 (RFC 5798 section 5.1.2.1).
 public func linkLocalIPv6Address(of interface: String) -> IPAddress? {
+    interfaceAddresses(of: interface, family: AF_INET6).first { address in
+        let b = address.bytes
+        return b[0] == 0xFE && b[1] & 0xC0 == 0x80
+    }
+}
+
+/// The addresses of one family on an interface, in getifaddrs order.
+private func interfaceAddresses(of interface: String, family: Int32) -> [IPAddress] {
     var list: UnsafeMutablePointer<ifaddrs>?
-    guard getifaddrs(&list) == 0, let first = list else { return nil }
+    guard getifaddrs(&list) == 0, let first = list else { return [] }
     defer { freeifaddrs(list) }
+    var found: [IPAddress] = []
     var p: UnsafeMutablePointer<ifaddrs>? = first
     while let cur = p {
         defer { p = cur.pointee.ifa_next }
-        guard let sa = cur.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(AF_INET6),
+        guard let sa = cur.pointee.ifa_addr, sa.pointee.sa_family == sa_family_t(family),
               String(cString: cur.pointee.ifa_name) == interface else { continue }
-        let bytes = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { s in withUnsafeBytes(of: s.pointee.sin6_addr) { Array($0) } }
-        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return IPAddress(bytes: bytes) }
+        let bytes: [UInt8] = family == AF_INET
+            ? sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { s in withUnsafeBytes(of: s.pointee.sin_addr) { Array($0) } }
+            : sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { s in withUnsafeBytes(of: s.pointee.sin6_addr) { Array($0) } }
+        if let address = IPAddress(bytes: bytes) { found.append(address) }
     }
-    return nil
+    return found
 }

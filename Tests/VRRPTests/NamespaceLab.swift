@@ -145,17 +145,8 @@ final class NamespaceLab: @unchecked Sendable {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// The built `vigil` binary next to the test bundle (.build/debug/vigil).
-    static var vigilBinary: String? {
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent()
-        for _ in 0..<6 {
-            let candidate = dir.appendingPathComponent("vigil").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/vigil"
-        return FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil
-    }
+    /// The built `vigil` binary (next to the test bundle, else `.build/debug/vigil`).
+    static var vigilBinary: String? { Lab.builtProduct("vigil") }
 }
 
 struct LabError: Error, CustomStringConvertible {
