@@ -118,7 +118,7 @@ measure() { # impl version advert signal tag
 import sys
 path, t0, mac1, mac2, vip, sig = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 import time
-last_advert, garp = None, None
+last_advert, garp, own_advert = None, None, None
 # tshark can lag behind on a loaded machine: wait (bounded) for the backup's GARP to show up.
 for _ in range(100):
     if any(l.split("\t")[1:2] == [mac2] and float(l.split("\t")[0]) > t0 for l in open(path) if l.count("\t") >= 2 and l.rstrip("\n").split("\t")[2] == vip):
@@ -136,25 +136,30 @@ for line in open(path):
         late += t > t0
     # Graceful stop: count from the master's priority-0 advertisement (its first packet after the signal).
     if sig == "stop" and t > t0 and mac == mac1 and not arp_ip and last_advert is None: last_advert = t
+    # The backup's own first advertisement after the signal: splits the wait (timer) from the takeover's effects.
+    if t > t0 and mac == mac2 and not arp_ip and own_advert is None: own_advert = t
     if t > t0 and mac == mac2 and arp_ip == vip:
         garp = t
         break
 if last_advert is None or garp is None: print("fail")
-else: print(f"{(garp - last_advert) * 1000:.1f} {(garp - t0) * 1000:.1f} {late}")
+else:
+    effects = (garp - own_advert) * 1000 if own_advert is not None else 0.0
+    print(f"{(garp - last_advert) * 1000:.1f} {(garp - t0) * 1000:.1f} {late} {effects:.3f}")
 EOF
 }
 
-stats() { # file -> "n median p99 max" over column $2 of the file
-    python3 - "$1" "$2" <<'EOF'
+stats() { # file column [precision] -> "n median p99 max fails" over that column of the file
+    python3 - "$1" "$2" "${3:-1}" <<'EOF'
 import sys
 vals = sorted(float(l.split()[int(sys.argv[2])]) for l in open(sys.argv[1]) if l.strip() and l.strip() != "fail")
+d = int(sys.argv[3])
 fails = sum(1 for l in open(sys.argv[1]) if l.strip() == "fail")
 if not vals: print("0 - - - %d" % fails); sys.exit()
 def pct(p):
     k = (len(vals) - 1) * p
     lo = int(k); hi = min(lo + 1, len(vals) - 1)
     return vals[lo] + (vals[hi] - vals[lo]) * (k - lo)
-print(f"{len(vals)} {pct(0.5):.1f} {pct(0.99):.1f} {vals[-1]:.1f} {fails}")
+print(f"{len(vals)} {pct(0.5):.{d}f} {pct(0.99):.{d}f} {vals[-1]:.{d}f} {fails}")
 EOF
 }
 
@@ -165,7 +170,7 @@ skew = (256 - p) / 256 * (1.0 if v == 2 else a)
 print(f'{(3 * a + skew) * 1000 if s == \"kill\" else skew * 1000:.1f}')"
 }
 
-printf '%-9s %-10s %-5s %-9s %5s %11s %11s %11s %13s %6s\n' "impl" "config" "stop" "expected" "runs" "median" "p99" "max" "median(kill)" "fails"
+printf '%-9s %-10s %-5s %-9s %5s %11s %11s %11s %13s %11s %6s\n' "impl" "config" "stop" "expected" "runs" "median" "p99" "max" "median(kill)" "advert>ARP" "fails"
 for cfg in ${CONFIGS:-2:1 3:0.05}; do
     version=${cfg%%:*} advert=${cfg#*:}
     runs=$RUNS
@@ -178,7 +183,8 @@ for cfg in ${CONFIGS:-2:1 3:0.05}; do
             for r in $(seq "$runs"); do measure "$impl" "$version" "$advert" "$sig" "$impl-$version-$sig-$r" >> "$out"; done
             read -r n med p99 max fails < <(stats "$out" 0)
             read -r _ kmed _ _ _ < <(stats "$out" 1)
-            printf '%-9s %-10s %-5s %7sms %5s %9sms %9sms %9sms %11sms %6s\n' "$impl" "v$version/$advert" "$sig" "$expected" "$n" "$med" "$p99" "$max" "$kmed" "$fails"
+            read -r _ emed _ _ _ < <(stats "$out" 3 3)
+            printf '%-9s %-10s %-5s %7sms %5s %9sms %9sms %9sms %11sms %9sms %6s\n' "$impl" "v$version/$advert" "$sig" "$expected" "$n" "$med" "$p99" "$max" "$kmed" "$emed" "$fails"
         done
     done
 done
@@ -188,4 +194,5 @@ echo "expected: Master_Down_Interval (kill) or Skew_Time (stop) for the priority
 echo "median/p99/max: master's last advertisement (kill) or its priority-0 advertisement (stop) -> backup's"
 echo "first gratuitous ARP, both seen by an observer. p99 interpolates between the two largest samples."
 echo "runs: $RUNS for advert_int >= 1, $FAST_RUNS for shorter intervals. load average: $(cut -d' ' -f1-3 /proc/loadavg)${NODE_NICE:+. both daemons at nice $NODE_NICE}"
+echo "advert>ARP: median from the backup's first advertisement as master to its first gratuitous ARP."
 echo "median(kill): from the signal itself (a kill lands anywhere in the advertisement interval)."

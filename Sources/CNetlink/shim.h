@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/timerfd.h>
 
 /// `prctl(PR_SET_NAME, name)`: names the calling thread (shown by top -H, ps -L); `prctl` is variadic.
 static inline int vigil_set_thread_name(const char *name) {

@@ -38,9 +38,9 @@ public struct ProbeStatistics: Sendable {
 /// A checker whose check can run entirely on its probe reactor's thread, without a task.
 protocol ReactorChecker: HealthChecker {
     var reactor: ProbeReactor { get }
-    /// Starts one check on the reactor thread; `completion` runs there exactly once. Returns
-    /// false, starting nothing, when this checker needs a task instead (SSL_GET).
-    func start(completion: @escaping (CheckResult) -> Void) -> Bool
+    /// Starts one check on the reactor thread; `owner` hears the result there exactly once.
+    /// Returns false, starting nothing, when this checker needs a task instead (SSL_GET).
+    func start(owner: any ExchangeOwner) -> Bool
 }
 
 /// Builds the checker for a spec: network checks live on `reactor`, TLS uses `group`.
@@ -66,12 +66,9 @@ public final class CheckPool: Sendable {
     private let indexBySpec: [CheckSpec: Int]
     private let reactors: [ProbeReactor]
     private let probes: [ScheduledProbe]
-    private let continuation: AsyncStream<ProbeEvent>.Continuation
+    private let sink: ProbeSink
     /// Every probe result that changed a checker's state (and, with `reportAll`, every result).
     public let events: AsyncStream<ProbeEvent>
-    private let stats = Mutex(ProbeStatistics())
-    private let reportAll: Bool
-    private let logger: Logger
     private let cancellation = Mutex<(cancelled: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     /// Bound on stored lateness samples.
@@ -91,12 +88,14 @@ public final class CheckPool: Sendable {
         }
         self.specs = unique
         self.indexBySpec = index
+        let (events, continuation) = AsyncStream.makeStream(of: ProbeEvent.self)
+        let sink = ProbeSink(continuation: continuation, reportAll: reportAll, logger: logger)
         var reactors: [ProbeReactor] = []
         do {
             for n in 0..<max(1, min(reactorThreads, unique.count)) { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)", maxInFlight: maxInFlight)) }
             self.probes = try unique.enumerated().map { i, spec in
                 let reactor = reactors[i % reactors.count]
-                return ScheduledProbe(index: i, spec: spec, reactor: reactor,
+                return ScheduledProbe(index: i, spec: spec, reactor: reactor, sink: sink,
                                       checker: try makeChecker(spec, reactor: reactor, group: group))
             }
         } catch {
@@ -104,9 +103,8 @@ public final class CheckPool: Sendable {
             throw error
         }
         self.reactors = reactors
-        (events, continuation) = AsyncStream.makeStream(of: ProbeEvent.self)
-        self.reportAll = reportAll
-        self.logger = logger
+        self.events = events
+        self.sink = sink
     }
 
     deinit {
@@ -116,15 +114,15 @@ public final class CheckPool: Sendable {
     /// The probe that runs `spec`.
     public func index(of spec: CheckSpec) -> Int? { indexBySpec[spec] }
 
-    public var statistics: ProbeStatistics { stats.withLock { $0 } }
+    public var statistics: ProbeStatistics { sink.stats.withLock { $0 } }
 
     /// Runs all probes until the calling task is cancelled, then stops the reactors and finishes
     /// ``events``. Call once.
     public func run() async {
         for probe in probes {
-            probe.reactor.execute { [self] in
+            probe.reactor.execute {
                 probe.due = probe.reactor.time &+ UInt64(probe.state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
-                arm(probe)
+                probe.arm()
             }
         }
         await withTaskCancellationHandler {
@@ -147,70 +145,96 @@ public final class CheckPool: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for reactor in reactors { group.addTask { await reactor.shutdown() } }
         }
-        continuation.finish()
-    }
-
-    /// Reactor thread: runs `probe` when it is due.
-    private func arm(_ probe: ScheduledProbe) {
-        probe.reactor.schedule(at: probe.due) { [self] in fire(probe) }
-    }
-
-    private func fire(_ probe: ScheduledProbe) {
-        let start = probe.reactor.time
-        let late = start >= probe.due ? start - probe.due : 0
-        if let native = probe.native, native.start(completion: { [self] result in complete(probe, result, late: late) }) {
-            return
-        }
-        let checker = probe.checker
-        Task { [self] in
-            let result = await checker.check()
-            probe.reactor.execute { [self] in complete(probe, result, late: late) }
-        }
-    }
-
-    private func complete(_ probe: ScheduledProbe, _ result: CheckResult, late: UInt64) {
-        guard !probe.reactor.isStopping else { return }
-        let change = probe.state.record(result)
-        stats.withLock { s in
-            s.checks += 1
-            if !result.isSuccess { s.failures += 1 }
-            if s.lateness.count < Self.maxSamples { s.lateness.append(Double(late) / 1e9) }
-        }
-        let spec = specs[probe.index]
-        if let up = change.becameUp {
-            if case .failure(let why) = result, !up {
-                logger.info("\(spec.kind.name) \(describeTarget(spec)) down: \(why)")
-            } else {
-                logger.info("\(spec.kind.name) \(describeTarget(spec)) \(up ? "up" : "down")")
-            }
-        }
-        if reportAll || change.becameUp != nil || change.weight != nil {
-            continuation.yield(ProbeEvent(probe: probe.index, result: result, change: change, isUp: probe.state.isUp))
-        }
-        probe.due &+= UInt64(change.nextDelay.nanoseconds)
-        let now = probe.reactor.time
-        if probe.due < now { probe.due = now }
-        arm(probe)
+        sink.continuation.finish()
     }
 }
 
-/// One probe's schedule and up/down state; touched only on its reactor's thread.
-final class ScheduledProbe: @unchecked Sendable {
+/// Where probes report: statistics and the event stream, shared by every probe of a pool.
+final class ProbeSink: Sendable {
+    let stats = Mutex(ProbeStatistics())
+    let continuation: AsyncStream<ProbeEvent>.Continuation
+    let reportAll: Bool
+    let logger: Logger
+
+    init(continuation: AsyncStream<ProbeEvent>.Continuation, reportAll: Bool, logger: Logger) {
+        self.continuation = continuation
+        self.reportAll = reportAll
+        self.logger = logger
+    }
+}
+
+/// One probe's schedule and up/down state; touched only on its reactor's thread. The reactor
+/// holds it while its timer or check is pending, so a check allocates nothing for callbacks.
+final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendable {
     let index: Int
+    let spec: CheckSpec
     let reactor: ProbeReactor
+    let sink: ProbeSink
     let checker: any HealthChecker
     /// `checker` when it can run on the reactor thread (cast once, not per check).
     let native: (any ReactorChecker)?
     var state: CheckerState
     /// When the next check is due (CLOCK_MONOTONIC ns).
     var due: UInt64 = 0
+    /// How late the running check started (ns).
+    private var late: UInt64 = 0
+    /// The last delay and its nanoseconds (delay_loop or delay_before_retry, converted once).
+    private var lastDelay: Duration = .zero
+    private var lastDelayNanoseconds: UInt64 = 0
 
-    init(index: Int, spec: CheckSpec, reactor: ProbeReactor, checker: any HealthChecker) {
+    init(index: Int, spec: CheckSpec, reactor: ProbeReactor, sink: ProbeSink, checker: any HealthChecker) {
         self.index = index
+        self.spec = spec
         self.reactor = reactor
+        self.sink = sink
         self.checker = checker
         self.native = checker as? any ReactorChecker
         self.state = CheckerState(timing: spec.timing)
+    }
+
+    /// Runs the next check at ``due``.
+    func arm() {
+        reactor.schedule(at: due, target: self)
+    }
+
+    func reactorTimerFired() {
+        let start = reactor.time
+        late = start >= due ? start - due : 0
+        if let native, native.start(owner: self) { return }
+        let checker = self.checker
+        Task { [self] in
+            let result = await checker.check()
+            reactor.execute { [self] in exchangeFinished(result) }
+        }
+    }
+
+    func exchangeFinished(_ result: CheckResult) {
+        guard !reactor.isStopping else { return }
+        let change = state.record(result)
+        let late = self.late
+        sink.stats.withLock { s in
+            s.checks += 1
+            if !result.isSuccess { s.failures += 1 }
+            if s.lateness.count < CheckPool.maxSamples { s.lateness.append(Double(late) / 1e9) }
+        }
+        if let up = change.becameUp {
+            if case .failure(let why) = result, !up {
+                sink.logger.info("\(spec.kind.name) \(describeTarget(spec)) down: \(why)")
+            } else {
+                sink.logger.info("\(spec.kind.name) \(describeTarget(spec)) \(up ? "up" : "down")")
+            }
+        }
+        if sink.reportAll || change.becameUp != nil || change.weight != nil {
+            sink.continuation.yield(ProbeEvent(probe: index, result: result, change: change, isUp: state.isUp))
+        }
+        if change.nextDelay != lastDelay {
+            lastDelay = change.nextDelay
+            lastDelayNanoseconds = UInt64(max(0, change.nextDelay.nanoseconds))
+        }
+        due &+= lastDelayNanoseconds
+        let now = reactor.time
+        if due < now { due = now }
+        arm()
     }
 }
 

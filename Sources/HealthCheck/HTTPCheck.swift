@@ -17,6 +17,8 @@ public struct HTTPChecker: ReactorChecker {
     let endpoint: ProbeEndpoint?
     /// The request of each of `settings.urls`, built once.
     let requests: [[UInt8]]
+    /// The conversation of each of `settings.urls`, built once and copied per check.
+    let conversations: [HTTPExchange]
 
     /// Throws when SSL_GET verification material (CA file) cannot be loaded.
     public init(settings: HTTPCheckSettings, reactor: ProbeReactor, group: any EventLoopGroup) throws {
@@ -25,7 +27,9 @@ public struct HTTPChecker: ReactorChecker {
         self.group = group
         self.addresses = ProbeAddresses(settings.connection)
         self.endpoint = settings.tls == nil ? nil : ProbeEndpoint(settings.connection)
-        self.requests = settings.urls.map { Self.request(for: $0, settings: settings) }
+        let requests = settings.urls.map { Self.request(for: $0, settings: settings) }
+        self.requests = requests
+        self.conversations = zip(settings.urls, requests).map { Self.exchange($0, request: $1, settings: settings, box: nil) }
         self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
     }
 
@@ -38,28 +42,13 @@ public struct HTTPChecker: ReactorChecker {
     }
 
     /// Plain HTTP_GET runs every url in turn on the reactor thread; SSL_GET does not (TLS is NIO's).
-    func start(completion: @escaping (CheckResult) -> Void) -> Bool {
+    func start(owner: any ExchangeOwner) -> Bool {
         guard tls == nil else { return false }
-        startURL(0, completion: completion)
+        HTTPURLSequence(checker: self, owner: owner).next()
         return true
     }
 
-    private func startURL(_ i: Int, completion: @escaping (CheckResult) -> Void) {
-        guard i < settings.urls.count else {
-            completion(.success(weight: nil))
-            return
-        }
-        let url = settings.urls[i]
-        reactor.startExchange(addresses, exchange(url, request: requests[i], box: nil)) { result in
-            if case .failure(let why) = result {
-                completion(failure(url, why))
-            } else {
-                startURL(i + 1, completion: completion)
-            }
-        }
-    }
-
-    private func failure(_ url: URLCheck, _ why: String) -> CheckResult {
+    fileprivate func failure(_ url: URLCheck, _ why: String) -> CheckResult {
         .failure("\(settings.tls == nil ? "HTTP" : "HTTPS") \(url.path): \(why)")
     }
 
@@ -79,6 +68,10 @@ public struct HTTPChecker: ReactorChecker {
 
     /// The conversation that fetches and judges one url; `box` (when given) records what it saw.
     private func exchange(_ url: URLCheck, request: [UInt8], box: HTTPResponseBox?) -> HTTPExchange {
+        Self.exchange(url, request: request, settings: settings, box: box)
+    }
+
+    private static func exchange(_ url: URLCheck, request: [UInt8], settings: HTTPCheckSettings, box: HTTPResponseBox?) -> HTTPExchange {
         let maxBody = settings.maxBodyBytes
         return HTTPExchange(request: request, maxBody: maxBody) { status, body, complete in
             let md5 = complete && (url.digest != nil || box != nil) ? hexMD5(body) : nil
@@ -112,6 +105,35 @@ public struct HTTPChecker: ReactorChecker {
     }
 }
 
+/// One HTTP_GET check on the reactor thread: the urls in turn, stopping at the first failure.
+private final class HTTPURLSequence: ExchangeOwner {
+    let checker: HTTPChecker
+    let owner: any ExchangeOwner
+    var index = 0
+
+    init(checker: HTTPChecker, owner: any ExchangeOwner) {
+        self.checker = checker
+        self.owner = owner
+    }
+
+    func next() {
+        guard index < checker.conversations.count else {
+            owner.exchangeFinished(.success(weight: nil))
+            return
+        }
+        checker.reactor.startExchange(checker.addresses, checker.conversations[index], owner: self)
+    }
+
+    func exchangeFinished(_ result: CheckResult) {
+        if case .failure(let why) = result {
+            owner.exchangeFinished(checker.failure(checker.settings.urls[index], why))
+            return
+        }
+        index += 1
+        next()
+    }
+}
+
 /// Lowercase hex MD5 of bytes, as keepalived's `digest` and genhash print it.
 public func hexMD5(_ bytes: some Sequence<UInt8>) -> String {
     Insecure.MD5.hash(data: Array(bytes)).map { byte in
@@ -127,13 +149,13 @@ final class HTTPResponseBox: @unchecked Sendable {
 }
 
 /// An HTTP/1.x client exchange: one request, one response (Content-Length, chunked, or until close).
-struct HTTPExchange: Conversation {
+struct HTTPExchange: Conversation, Sendable {
     let request: [UInt8]
     let maxBody: Int
     /// Judges (status, body, body complete within bound).
-    let judge: (Int, [UInt8], Bool) -> CheckResult
+    let judge: @Sendable (Int, [UInt8], Bool) -> CheckResult
 
-    init(request: [UInt8], maxBody: Int, judge: @escaping (Int, [UInt8], Bool) -> CheckResult) {
+    init(request: [UInt8], maxBody: Int, judge: @escaping @Sendable (Int, [UInt8], Bool) -> CheckResult) {
         self.request = request
         self.maxBody = maxBody
         self.judge = judge
@@ -218,8 +240,10 @@ enum HTTPResponseParser {
         while lineStart < headEnd {
             let lineEnd = find([13, 10], in: bytes, from: lineStart) ?? headEnd
             if let value = headerValue(bytes, lineStart..<lineEnd, named: "content-length") {
-                let text = String(decoding: value, as: UTF8.self).trimmingCharacters(in: " \t")
-                guard let n = Int(text), n >= 0 else { return .invalid("bad Content-Length: \(text)") }
+                guard let n = decimalValue(value) else {
+                    let text = String(decoding: value, as: UTF8.self).trimmingCharacters(in: " \t")
+                    return .invalid("bad Content-Length: \(text.prefix(40))")
+                }
                 contentLength = n
             } else if let value = headerValue(bytes, lineStart..<lineEnd, named: "transfer-encoding"),
                       String(decoding: value, as: UTF8.self).lowercased().contains("chunked") {
@@ -259,6 +283,26 @@ enum HTTPResponseParser {
             body.append(contentsOf: bytes[dataStart..<(dataStart + size)])
             i = dataStart + size + 2
         }
+    }
+
+    /// A header value as a non-negative decimal number, ignoring surrounding blanks; nil when it is not one.
+    static func decimalValue<S: Collection<UInt8>>(_ value: S) -> Int? {
+        var n = 0
+        var digits = 0
+        var trailing = false
+        for c in value {
+            if c == 32 || c == 9 {
+                if digits > 0 { trailing = true }
+                continue
+            }
+            guard !trailing, c >= 48, c <= 57 else { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (r, o2) = m.addingReportingOverflow(Int(c - 48))
+            guard !o1, !o2 else { return nil }
+            n = r
+            digits += 1
+        }
+        return digits > 0 ? n : nil
     }
 
     /// The value bytes of header line `range` when its name is `name` (ASCII case-insensitive).

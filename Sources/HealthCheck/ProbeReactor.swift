@@ -8,6 +8,17 @@ import NIOCore
 import Synchronization
 import VigilSupport
 
+/// Receives the result of an exchange, on the reactor thread. Held strongly until then, so a
+/// long-lived owner (a probe) costs no allocation per check, as a closure would.
+protocol ExchangeOwner: AnyObject {
+    func exchangeFinished(_ result: CheckResult)
+}
+
+/// Something a reactor timer wakes, on the reactor thread; held strongly until then.
+protocol ReactorTimerTarget: AnyObject {
+    func reactorTimerFired()
+}
+
 /// One thread running an epoll loop, a timer heap and the plain-TCP conversations of the
 /// checks given to it — keepalived's scheduler design, so a check costs about what it costs
 /// keepalived: a handful of system calls, no channel pipeline, no task hop.
@@ -26,6 +37,10 @@ public final class ProbeReactor: @unchecked Sendable {
 
     // Reactor-thread state.
     private var timers = TimerHeap()
+    /// Exchange deadlines, kept out of `timers`: one first-in-first-out queue per timeout value.
+    /// With a common timeout, exchanges end their time in the order they started, so a deadline
+    /// costs O(1) instead of a heap insertion and removal.
+    private var deadlines: [DeadlineQueue] = []
     private var exchanges: [ActiveExchange?] = []
     private var freeSlots: [Int] = []
     private var generation: UInt32 = 0
@@ -54,20 +69,13 @@ public final class ProbeReactor: @unchecked Sendable {
         ev.events = EPOLLIN.rawValue
         ev.data.u64 = UInt64.max
         _ = epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, &ev)
-        let unmanaged = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            let reactor = Unmanaged<ProbeReactor>.fromOpaque(arg!).takeRetainedValue()
-            reactor.loop()
-            return nil
-        }, unmanaged.toOpaque())
-        if rc != 0 {
-            unmanaged.release()
+        do throws(SystemCallError) {
+            try startDetachedThread { self.loop() }
+        } catch {
             close(wakeFD)
             close(epfd)
-            throw SystemCallError(call: "pthread_create", errno: Errno(rc))
+            throw error
         }
-        pthread_detach(thread)
     }
 
     /// Runs `job` on the reactor thread. Returns false, dropping the job, once the reactor is stopping.
@@ -126,7 +134,12 @@ public final class ProbeReactor: @unchecked Sendable {
     /// Runs `body` at `deadline` (CLOCK_MONOTONIC ns). Timers are never cancelled: bodies check
     /// whether they still apply. Reactor thread only.
     func schedule(at deadline: UInt64, _ body: @escaping () -> Void) {
-        timers.push(deadline, body)
+        timers.push(deadline, .call(body))
+    }
+
+    /// Wakes `target` at `deadline` (CLOCK_MONOTONIC ns), without allocating. Reactor thread only.
+    func schedule(at deadline: UInt64, target: any ReactorTimerTarget) {
+        timers.push(deadline, .target(target))
     }
 
     private func loop() {
@@ -136,7 +149,7 @@ public final class ProbeReactor: @unchecked Sendable {
             // Measured from the wake-up's clock: one clock read per wake-up (the work since then
             // makes the wait at most that much longer than asked, well within a check's schedule).
             var timeout: Int32 = -1
-            if let next = timers.nextDeadline {
+            if let next = nextWake() {
                 timeout = next <= time ? 0 : Int32(min((next - time + 999_999) / 1_000_000, 60_000))
             }
             let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
@@ -151,12 +164,21 @@ public final class ProbeReactor: @unchecked Sendable {
                     }
                 }
             }
-            while let body = timers.popDue(time) { body() }
+            for q in deadlines.indices {
+                while let token = deadlines[q].popDue(time) { deadlineExpired(token) }
+            }
+            while let timer = timers.popDue(time) {
+                switch timer {
+                case .call(let body): body()
+                case .target(let target): target.reactorTimerFired()
+                }
+            }
         }
         for case let exchange? in exchanges { finish(exchange, .failure("probe abandoned: checker stopping")) }
-        while let next = waiting.popFirst() { next.completion(.failure("probe abandoned: checker stopping")) }
+        while let next = waiting.popFirst() { next.owner.exchangeFinished(.failure("probe abandoned: checker stopping")) }
         exchanges.removeAll()
         timers = TimerHeap()
+        deadlines = []
         close(wakeFD)
         close(epfd)
         readBuffer.deallocate()
@@ -166,6 +188,23 @@ public final class ProbeReactor: @unchecked Sendable {
             return state.waiters
         }
         for w in waiters { w.resume() }
+    }
+
+    /// The earliest timer or deadline of a live exchange; deadlines of exchanges that already
+    /// ended are dropped here rather than woken for.
+    private func nextWake() -> UInt64? {
+        var next = timers.nextDeadline
+        for q in deadlines.indices {
+            while let (deadline, token) = deadlines[q].first {
+                if lookup(token) == nil {
+                    _ = deadlines[q].popFirst()
+                    continue
+                }
+                if next.map({ deadline < $0 }) ?? true { next = deadline }
+                break
+            }
+        }
+        return next
     }
 
     private func drainInbox() {
@@ -185,7 +224,7 @@ public final class ProbeReactor: @unchecked Sendable {
     private struct PendingExchange {
         let addresses: ProbeAddresses
         let conversation: any Conversation
-        let completion: (CheckResult) -> Void
+        let owner: any ExchangeOwner
     }
 
     /// One TCP connection carrying one conversation.
@@ -194,7 +233,7 @@ public final class ProbeReactor: @unchecked Sendable {
         let token: UInt64
         var conversation: any Conversation
         let addresses: ProbeAddresses
-        let completion: (CheckResult) -> Void
+        let owner: any ExchangeOwner
         var connected = false
         /// The peer closed first: closing normally leaves no TIME_WAIT on this side.
         var peerClosed = false
@@ -204,41 +243,39 @@ public final class ProbeReactor: @unchecked Sendable {
         /// Result to report once `pending` is sent (a parting word such as SMTP's QUIT).
         var finishAfterSend: CheckResult?
 
-        init(fd: Int32, token: UInt64, conversation: any Conversation, addresses: ProbeAddresses,
-             completion: @escaping (CheckResult) -> Void) {
+        init(fd: Int32, token: UInt64, conversation: any Conversation, addresses: ProbeAddresses, owner: any ExchangeOwner) {
             self.fd = fd
             self.token = token
             self.conversation = conversation
             self.addresses = addresses
-            self.completion = completion
+            self.owner = owner
         }
     }
 
-    /// Connects to `addresses` and runs `conversation`; `completion` runs exactly once on the
-    /// reactor thread, at the latest when `addresses.timeout` has passed (the whole exchange is
-    /// bounded, keepalived #1822). Reactor thread only.
-    func startExchange(_ addresses: ProbeAddresses, _ conversation: any Conversation,
-                       completion: @escaping (CheckResult) -> Void) {
+    /// Connects to `addresses` and runs `conversation`; `owner` hears the result exactly once on
+    /// the reactor thread, at the latest when `addresses.timeout` has passed (the whole exchange
+    /// is bounded, keepalived #1822). Reactor thread only.
+    func startExchange(_ addresses: ProbeAddresses, _ conversation: any Conversation, owner: any ExchangeOwner) {
         if stopping {
-            completion(.failure("probe abandoned: checker stopping"))
+            owner.exchangeFinished(.failure("probe abandoned: checker stopping"))
             return
         }
         if inFlight >= maxInFlight {
-            waiting.append(PendingExchange(addresses: addresses, conversation: conversation, completion: completion))
+            waiting.append(PendingExchange(addresses: addresses, conversation: conversation, owner: owner))
             return
         }
         let fd: Int32, connected: Bool
         do throws(SystemCallError) {
             (fd, connected) = try ProbeSocket.connect(addresses)
         } catch {
-            completion(.failure("connect to \(addresses.label): \(error.errno)"))
+            owner.exchangeFinished(.failure("connect to \(addresses.label): \(error.errno)"))
             return
         }
         let slot = freeSlots.popLast() ?? { exchanges.append(nil); return exchanges.count - 1 }()
         inFlight += 1
         generation &+= 1
         let token = UInt64(generation) << 32 | UInt64(slot)
-        let exchange = ActiveExchange(fd: fd, token: token, conversation: conversation, addresses: addresses, completion: completion)
+        let exchange = ActiveExchange(fd: fd, token: token, conversation: conversation, addresses: addresses, owner: owner)
         exchanges[slot] = exchange
         var ev = epoll_event()
         // Edge-triggered: one registration serves connect, request and reply (no EPOLL_CTL_MOD).
@@ -248,25 +285,34 @@ public final class ProbeReactor: @unchecked Sendable {
             finish(exchange, .failure("epoll_ctl: \(Errno.current)"))
             return
         }
-        let deadline = time &+ UInt64(max(1, addresses.timeout.nanoseconds))
-        schedule(at: deadline) { [unowned self] in
-            guard self.lookup(token) != nil else { return }
-            // Events may be waiting behind a busy loop: judge by what the socket says now.
-            var p = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)
-            if poll(&p, 1, 0) == 1 {
-                var events: UInt32 = 0
-                if p.revents & Int16(POLLIN) != 0 { events |= EPOLLIN.rawValue }
-                if p.revents & Int16(POLLOUT) != 0 { events |= EPOLLOUT.rawValue }
-                if p.revents & Int16(POLLHUP) != 0 { events |= EPOLLHUP.rawValue }
-                if p.revents & Int16(POLLERR) != 0 { events |= EPOLLERR.rawValue }
-                self.ready(token: token, events: events)
-            }
-            guard let current = self.lookup(token) else { return }
-            self.finish(current, .failure(current.connected
-                ? "no complete answer within \(addresses.timeout)"
-                : "connect to \(addresses.label): connect timed out"))
+        let timeout = addresses.timeoutNanoseconds
+        if let q = deadlines.firstIndex(where: { $0.timeout == timeout }) {
+            deadlines[q].append(time &+ timeout, token)
+        } else {
+            var queue = DeadlineQueue(timeout: timeout)
+            queue.append(time &+ timeout, token)
+            deadlines.append(queue)
         }
         if connected { becameConnected(exchange) }
+    }
+
+    /// An exchange's deadline: unless it already ended, it fails now.
+    private func deadlineExpired(_ token: UInt64) {
+        guard let exchange = lookup(token) else { return }
+        // Events may be waiting behind a busy loop: judge by what the socket says now.
+        var p = pollfd(fd: exchange.fd, events: Int16(POLLIN | POLLOUT), revents: 0)
+        if poll(&p, 1, 0) == 1 {
+            var events: UInt32 = 0
+            if p.revents & Int16(POLLIN) != 0 { events |= EPOLLIN.rawValue }
+            if p.revents & Int16(POLLOUT) != 0 { events |= EPOLLOUT.rawValue }
+            if p.revents & Int16(POLLHUP) != 0 { events |= EPOLLHUP.rawValue }
+            if p.revents & Int16(POLLERR) != 0 { events |= EPOLLERR.rawValue }
+            ready(token: token, events: events)
+        }
+        guard let current = lookup(token) else { return }
+        finish(current, .failure(current.connected
+            ? "no complete answer within \(current.addresses.timeout)"
+            : "connect to \(current.addresses.label): connect timed out"))
     }
 
     private func lookup(_ token: UInt64) -> ActiveExchange? {
@@ -378,9 +424,9 @@ public final class ProbeReactor: @unchecked Sendable {
         freeSlots.append(slot)
         inFlight -= 1
         if exchange.peerClosed { close(exchange.fd) } else { ProbeSocket.abort(exchange.fd) }
-        exchange.completion(result)
+        exchange.owner.exchangeFinished(result)
         while inFlight < maxInFlight, let next = waiting.popFirst() {
-            startExchange(next.addresses, next.conversation, completion: next.completion)
+            startExchange(next.addresses, next.conversation, owner: next.owner)
         }
     }
 }
@@ -390,15 +436,65 @@ extension ProbeReactor {
     func exchange(_ addresses: ProbeAddresses, _ makeConversation: @escaping @Sendable () -> any Conversation) async -> CheckResult {
         await withCheckedContinuation { (c: CheckedContinuation<CheckResult, Never>) in
             let accepted = execute { [unowned self] in
-                self.startExchange(addresses, makeConversation()) { c.resume(returning: $0) }
+                self.startExchange(addresses, makeConversation(), owner: ResumingOwner(c))
             }
             if !accepted { c.resume(returning: .failure("probe abandoned: checker stopping")) }
         }
     }
+
+    /// Runs one exchange and passes its result to `completion` on the reactor thread. Reactor thread only.
+    func startExchange(_ addresses: ProbeAddresses, _ conversation: any Conversation,
+                       completion: @escaping (CheckResult) -> Void) {
+        startExchange(addresses, conversation, owner: ClosureOwner(completion))
+    }
+}
+
+/// Hands an exchange's result to a waiting task.
+private final class ResumingOwner: ExchangeOwner {
+    let continuation: CheckedContinuation<CheckResult, Never>
+    init(_ continuation: CheckedContinuation<CheckResult, Never>) { self.continuation = continuation }
+    func exchangeFinished(_ result: CheckResult) { continuation.resume(returning: result) }
+}
+
+/// Hands an exchange's result to a closure.
+private final class ClosureOwner: ExchangeOwner {
+    let body: (CheckResult) -> Void
+    init(_ body: @escaping (CheckResult) -> Void) { self.body = body }
+    func exchangeFinished(_ result: CheckResult) { body(result) }
+}
+
+/// Deadlines of one timeout value in the order they were set, which is deadline order because
+/// the reactor's clock never goes back.
+struct DeadlineQueue {
+    let timeout: UInt64
+    private var entries = CircularBuffer<(deadline: UInt64, token: UInt64)>()
+
+    init(timeout: UInt64) { self.timeout = timeout }
+
+    var first: (deadline: UInt64, token: UInt64)? { entries.first }
+
+    mutating func append(_ deadline: UInt64, _ token: UInt64) {
+        entries.append((deadline, token))
+    }
+
+    mutating func popFirst() -> (deadline: UInt64, token: UInt64)? { entries.popFirst() }
+
+    /// Removes and returns the token of the first deadline due at `now`.
+    mutating func popDue(_ now: UInt64) -> UInt64? {
+        guard let f = entries.first, f.deadline <= now else { return nil }
+        entries.removeFirst()
+        return f.token
+    }
+}
+
+/// What a reactor timer does when due.
+enum ReactorTimer {
+    case call(() -> Void)
+    case target(any ReactorTimerTarget)
 }
 
 /// A binary min-heap of timers keyed by deadline; ties run in scheduling order. The heap holds
-/// plain values; the closures wait in a side table, so sifting never retains or releases.
+/// plain values; what each timer does waits in a side table, so sifting never retains or releases.
 struct TimerHeap {
     private struct Entry {
         let deadline: UInt64
@@ -409,14 +505,14 @@ struct TimerHeap {
         }
     }
     private var entries: [Entry] = []
-    private var bodies: [(() -> Void)?] = []
+    private var bodies: [ReactorTimer?] = []
     private var freeSlots: [Int] = []
     private var sequence: UInt64 = 0
 
     var count: Int { entries.count }
     var nextDeadline: UInt64? { entries.first?.deadline }
 
-    mutating func push(_ deadline: UInt64, _ body: @escaping () -> Void) {
+    mutating func push(_ deadline: UInt64, _ body: ReactorTimer) {
         sequence &+= 1
         let slot: Int
         if let free = freeSlots.popLast() {
@@ -427,30 +523,36 @@ struct TimerHeap {
             bodies.append(body)
         }
         entries.append(Entry(deadline: deadline, sequence: sequence, slot: slot))
-        var i = entries.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard entries[i].before(entries[parent]) else { break }
-            entries.swapAt(i, parent)
-            i = parent
+        entries.withUnsafeMutableBufferPointer { e in
+            var i = e.count - 1
+            let moving = e[i]
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard moving.before(e[parent]) else { break }
+                e[i] = e[parent]
+                i = parent
+            }
+            e[i] = moving
         }
     }
 
     /// Removes and returns the earliest timer due at `now`.
-    mutating func popDue(_ now: UInt64) -> (() -> Void)? {
+    mutating func popDue(_ now: UInt64) -> ReactorTimer? {
         guard let first = entries.first, first.deadline <= now else { return nil }
         let last = entries.removeLast()
         if !entries.isEmpty {
-            entries[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < entries.count, entries[l].before(entries[m]) { m = l }
-                if r < entries.count, entries[r].before(entries[m]) { m = r }
-                if m == i { break }
-                entries.swapAt(i, m)
-                i = m
+            entries.withUnsafeMutableBufferPointer { e in
+                let n = e.count
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    guard l < n else { break }
+                    let child = r < n && e[r].before(e[l]) ? r : l
+                    guard e[child].before(last) else { break }
+                    e[i] = e[child]
+                    i = child
+                }
+                e[i] = last
             }
         }
         let body = bodies[first.slot]

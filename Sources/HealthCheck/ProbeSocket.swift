@@ -48,12 +48,15 @@ struct RawSocketAddress: Sendable {
 }
 
 /// Where a probe connects: target and optional source, resolved once when the checker is built.
-struct ProbeAddresses: Sendable {
+/// A class: every check refers to it without copying two socket addresses.
+final class ProbeAddresses: Sendable {
     let target: RawSocketAddress
     let local: RawSocketAddress?
     /// `192.0.2.1:80`, for messages.
     let label: String
     let timeout: Duration
+    /// `timeout` in nanoseconds, at least 1.
+    let timeoutNanoseconds: UInt64
 
     init(_ settings: ConnectionSettings) {
         target = RawSocketAddress(settings.address, port: settings.port)
@@ -65,6 +68,7 @@ struct ProbeAddresses: Sendable {
         }
         label = settings.target.description
         timeout = settings.timeout
+        timeoutNanoseconds = UInt64(max(1, settings.timeout.nanoseconds))
     }
 }
 

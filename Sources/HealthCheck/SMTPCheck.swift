@@ -18,8 +18,8 @@ public struct SMTPChecker: ReactorChecker {
         return await reactor.exchange(addresses) { SMTPExchange(heloName: helo) }
     }
 
-    func start(completion: @escaping (CheckResult) -> Void) -> Bool {
-        reactor.startExchange(addresses, SMTPExchange(heloName: settings.heloName), completion: completion)
+    func start(owner: any ExchangeOwner) -> Bool {
+        reactor.startExchange(addresses, SMTPExchange(heloName: settings.heloName), owner: owner)
         return true
     }
 }

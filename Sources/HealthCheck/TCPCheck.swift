@@ -17,8 +17,8 @@ public struct TCPChecker: ReactorChecker {
         await reactor.exchange(addresses) { ConnectOnly() }
     }
 
-    func start(completion: @escaping (CheckResult) -> Void) -> Bool {
-        reactor.startExchange(addresses, ConnectOnly(), completion: completion)
+    func start(owner: any ExchangeOwner) -> Bool {
+        reactor.startExchange(addresses, ConnectOnly(), owner: owner)
         return true
     }
 }

@@ -31,10 +31,13 @@ public struct VRRPInstanceStatus: Sendable, Hashable, Codable {
 
 /// The VRRP runtime: owns the pure ``VRRPRouterMachine`` and does its I/O.
 ///
-/// Packets arrive from receive threads through a stream, timers are single tasks re-armed from
-/// the machine's next deadline after every event, and effects go through ``VRRPTransport`` and
-/// ``VRRPAddressManager``.
+/// The actor runs on its own ``VRRPEventLoop`` thread. Packets from the transport's sockets and
+/// the one timer (re-armed from the machine's next deadline after every event) are handled there
+/// directly; effects go through ``VRRPTransport`` and ``VRRPAddressManager``. A transport without
+/// descriptors (tests) is read by threads feeding a stream instead.
 public actor VRRPRuntime {
+    private nonisolated let loop: VRRPEventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
     private let settings: VRRPSettings
     private var router: VRRPRouterMachine
     private let transport: any VRRPTransport
@@ -42,8 +45,9 @@ public actor VRRPRuntime {
     private let logger: Logger
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
-    private var timerTask: Task<Void, Never>?
     private var armedDeadline: Duration?
+    /// Receive sockets watched by the event loop.
+    private var watched: [Int32] = []
     private var notifyChains: [String: Task<Void, Never>] = [:]
     private var garpTasks: [String: Task<Void, Never>] = [:]
     private var scriptTasks: [Task<Void, Never>] = []
@@ -59,9 +63,10 @@ public actor VRRPRuntime {
     /// IPv4 Identification of the last AH datagram per instance (never 0: the kernel would replace it).
     private var ipIdentifications: [String: UInt16] = [:]
 
-    /// Prepares the runtime; sockets are opened by ``run()``.
+    /// Prepares the runtime and starts its event loop thread; sockets are opened by ``run()``.
     public init(settings: VRRPSettings, transport: any VRRPTransport = RawVRRPTransport(), addresses: VRRPAddressManager,
-                logger: Logger = Logger(label: "vigil.vrrp")) {
+                logger: Logger = Logger(label: "vigil.vrrp")) throws(SystemCallError) {
+        self.loop = try VRRPEventLoop()
         self.settings = settings
         self.transport = transport
         self.addresses = addresses
@@ -78,7 +83,11 @@ public actor VRRPRuntime {
         self.router = VRRPRouterMachine(machines, syncGroups: settings.syncGroups)
     }
 
-    private var now: Duration { origin.duration(to: clock.now) }
+    deinit {
+        loop.stop()
+    }
+
+    private nonisolated var now: Duration { origin.duration(to: clock.now) }
 
     /// Current status of every instance in configuration order.
     public var status: [VRRPInstanceStatus] {
@@ -95,6 +104,7 @@ public actor VRRPRuntime {
         // Stale VIPs a crashed run left behind go first, before the primary address is read.
         for i in settings.instances {
             do { try addresses.remove(i) } catch { logger.warning("\(i.name): removing stale addresses: \(error)") }
+            addresses.prepare(i)
         }
         for i in settings.instances {
             let v6 = i.family == .inet6
@@ -108,6 +118,7 @@ public actor VRRPRuntime {
                 return []
             }
         }
+        loop.setTimerHandler { [weak self] in self?.assumeIsolated { $0.fire() } }
         startReceivers()
         startLinkMonitor()
         startScripts()
@@ -140,7 +151,9 @@ public actor VRRPRuntime {
 
     private func shutdown() async {
         stopFlag.set()
-        timerTask?.cancel()
+        loop.setTimer(after: nil)
+        for fd in watched { loop.unwatch(fd) }
+        watched = []
         for t in scriptTasks { t.cancel() }
         for t in garpTasks.values { t.cancel() }
         for name in router.order {
@@ -152,8 +165,26 @@ public actor VRRPRuntime {
     // MARK: Inputs
 
     private func startReceivers() {
-        let (stream, continuation) = AsyncStream<VRRPReceivedPacket>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let t = transport
+        var threaded: [String] = []
         for interface in transport.interfaces {
+            guard let fd = transport.receiveDescriptor(interface: interface) else {
+                threaded.append(interface)
+                continue
+            }
+            loop.watch(fd) { [weak self] in
+                guard let self else { return }
+                // The clock is read as the packet is taken, before decoding: the Master_Down timer
+                // counts from the advertisement's arrival (keepalived reads it once per wake-up).
+                let arrival = self.now
+                guard let p = t.receive(interface: interface) else { return }
+                self.assumeIsolated { $0.handle(p, arrivedAt: arrival) }
+            }
+            watched.append(fd)
+        }
+        guard !threaded.isEmpty else { return }
+        let (stream, continuation) = AsyncStream<VRRPReceivedPacket>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        for interface in threaded {
             let t = transport
             let flag = stopFlag
             let thread = Thread {
@@ -233,8 +264,9 @@ public actor VRRPRuntime {
         return nil
     }
 
-    /// One received packet: decode, filter, count, and feed the matching instance.
-    func handle(_ p: VRRPReceivedPacket) {
+    /// One received packet: decode, filter, count, and feed the matching instance. `arrival`
+    /// (time since `origin`) defaults to now.
+    func handle(_ p: VRRPReceivedPacket, arrivedAt arrival: Duration? = nil) {
         guard !stopped else { return }
         let matching = settings.instances.filter { $0.interface == p.interface }
         if matching.contains(where: { transport.source(of: $0.name) == p.source }) { return }
@@ -262,7 +294,7 @@ public actor VRRPRuntime {
             return
         }
         counters.advertisementsReceived += 1
-        let t = now
+        let t = arrival ?? now
         perform(router.apply(instance.name, now: t) { $0.received(adv, from: p.source, now: t) })
         rearm()
     }
@@ -337,20 +369,13 @@ public actor VRRPRuntime {
 
     // MARK: Timers
 
-    /// Arms one task for the earliest deadline of all instances.
+    /// Arms the event loop's timer for the earliest deadline of all instances.
     private func rearm() {
         guard !stopped else { return }
         let next = router.nextDeadline
         guard next != armedDeadline else { return }
-        timerTask?.cancel()
         armedDeadline = next
-        guard let next else { return }
-        let at = origin + next
-        timerTask = Task { [weak self] in
-            try? await Task.sleep(until: at, tolerance: .zero, clock: .continuous)
-            if Task.isCancelled { return }
-            await self?.fire()
-        }
+        loop.setTimer(after: next.map { clock.now.duration(to: origin + $0) })
     }
 
     private func fire() {

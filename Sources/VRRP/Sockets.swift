@@ -76,6 +76,9 @@ public protocol VRRPTransport: AnyObject, Sendable {
     var interfaces: [String] { get }
     /// Blocks briefly (at most a few hundred ms) for one packet on `interface`; `nil` when none came.
     func receive(interface: String) -> VRRPReceivedPacket?
+    /// A descriptor that polls readable when `interface` has a packet, for an event loop; once
+    /// asked for it, `receive(interface:)` no longer blocks. `nil` when there is none to poll.
+    func receiveDescriptor(interface: String) -> Int32?
     /// Sends one encoded advertisement for `instance` to `destination`.
     ///
     /// For an `auth_type AH` instance `payload` is a whole IPv4 datagram (``IPsecAH/seal(_:source:destination:identification:sequence:key:unicast:)``).
@@ -84,12 +87,23 @@ public protocol VRRPTransport: AnyObject, Sendable {
     func source(of instance: String) -> IPAddress?
 }
 
+extension VRRPTransport {
+    /// No descriptor: the runtime reads `receive(interface:)` from a thread.
+    public func receiveDescriptor(interface: String) -> Int32? { nil }
+}
+
 /// Adds and removes VIPs and routes and announces them.
 public protocol VRRPAddressManager: Sendable {
     func add(_ instance: VRRPInstanceSettings) throws
     func remove(_ instance: VRRPInstanceSettings) throws
     /// Sends `count` gratuitous ARPs / unsolicited NAs for every VIP.
     func announce(_ instance: VRRPInstanceSettings, count: Int) throws
+    /// Looks up ahead of time what adding and announcing will need, so a takeover does not wait on it.
+    func prepare(_ instance: VRRPInstanceSettings)
+}
+
+extension VRRPAddressManager {
+    public func prepare(_ instance: VRRPInstanceSettings) {}
 }
 
 /// An error from the VRRP runtime: what failed, for which instance or interface.
@@ -198,6 +212,14 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
     /// Receive sockets, one per interface and family.
     public var interfaces: [String] { lock.withLock { Array(receivers.keys) } }
 
+    /// The receive socket `key` names, switched to non-blocking for the caller's event loop.
+    public func receiveDescriptor(interface key: String) -> Int32? {
+        guard let r = lock.withLock({ receivers[key] }) else { return nil }
+        let flags = fcntl(r.fd, F_GETFL)
+        guard flags >= 0, fcntl(r.fd, F_SETFL, flags | O_NONBLOCK) == 0 else { return nil }
+        return r.fd
+    }
+
     /// Blocks up to 200 ms for one packet on the socket `key` names; `nil` on timeout.
     public func receive(interface key: String) -> VRRPReceivedPacket? {
         guard let r = lock.withLock({ receivers[key] }) else { return nil }
@@ -274,7 +296,7 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
             throw VRRPRuntimeError("no socket open", context: instance)
         }
         let address = socketAddress(destination, scope: s.interfaceIndex)
-        try payload.withUnsafeBytes { raw in
+        _ = try payload.withUnsafeBytes { raw in
             try systemCall("sendto", context: "\(instance) -> \(destination)") {
                 address.withUnsafeBytes {
                     sendto(s.fd, raw.baseAddress, raw.count, 0, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
@@ -331,21 +353,71 @@ private func setOption<T>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: i
 
 /// Adds VIPs through rtnetlink and announces them with gratuitous ARP / unsolicited NA.
 public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable {
+    /// What announcing on an interface needs, looked up once (``prepare(_:)``) so that a new
+    /// master's VIPs and first gratuitous ARP do not wait on interface lookups and socket set-up.
+    private struct Link {
+        var index: UInt32
+        var hardwareAddress: [UInt8]?
+        /// AF_PACKET socket opened with protocol 0: the kernel queues no received frames on it.
+        var packetSocket: Int32
+    }
+
     private let netlink: RouteNetlink
+    private var links: [String: Link] = [:]
+    private let lock = NSLockLike()
 
     public init() throws {
         netlink = try RouteNetlink()
     }
 
-    private func index(_ name: String) throws -> UInt32 {
-        let i = if_nametoindex(name)
-        guard i != 0 else { throw VRRPRuntimeError("no such interface", context: name) }
-        return i
+    deinit {
+        for l in links.values { close(l.packetSocket) }
+    }
+
+    /// Looks up every interface the instance's VIPs use and opens their packet sockets.
+    public func prepare(_ instance: VRRPInstanceSettings) {
+        for vip in instance.virtualAddresses + instance.excludedAddresses {
+            _ = try? link(vip.device ?? instance.interface)
+        }
+    }
+
+    private func link(_ name: String) throws -> Link {
+        try lock.withLock {
+            if let l = links[name] { return l }
+            let i = if_nametoindex(name)
+            guard i != 0 else { throw VRRPRuntimeError("no such interface", context: name) }
+            let fd = try systemCall("socket", context: "AF_PACKET") {
+                socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            }
+            let l = Link(index: i, hardwareAddress: interfaceHardwareAddress(name), packetSocket: fd)
+            links[name] = l
+            return l
+        }
+    }
+
+    /// Forgets what was looked up for an interface (it went away or was recreated).
+    private func forget(_ name: String) {
+        lock.withLock {
+            if let l = links.removeValue(forKey: name) { close(l.packetSocket) }
+        }
+    }
+
+    private func index(_ name: String) throws -> UInt32 { try link(name).index }
+
+    /// Runs `body` with the interface's index; an index gone stale (`ENODEV`: the interface was
+    /// recreated) is looked up again once.
+    private func withIndex(_ name: String, _ body: (UInt32) throws -> Void) throws {
+        do {
+            try body(try index(name))
+        } catch let e as RouteNetlinkError where e.errno.rawValue == ENODEV {
+            forget(name)
+            try body(try index(name))
+        }
     }
 
     public func add(_ instance: VRRPInstanceSettings) throws {
         for vip in instance.virtualAddresses + instance.excludedAddresses {
-            try netlink.addAddress(vip, interfaceIndex: try index(vip.device ?? instance.interface))
+            try withIndex(vip.device ?? instance.interface) { try netlink.addAddress(vip, interfaceIndex: $0) }
         }
         for route in instance.virtualRoutes {
             try netlink.addRoute(route, interfaceIndex: try route.device.map(index))
@@ -358,7 +430,9 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
             do { try netlink.removeRoute(route, interfaceIndex: try route.device.map(index)) } catch { firstError = firstError ?? error }
         }
         for vip in instance.virtualAddresses + instance.excludedAddresses {
-            do { try netlink.removeAddress(vip, interfaceIndex: try index(vip.device ?? instance.interface)) } catch { firstError = firstError ?? error }
+            do {
+                try withIndex(vip.device ?? instance.interface) { try netlink.removeAddress(vip, interfaceIndex: $0) }
+            } catch { firstError = firstError ?? error }
         }
         if let firstError { throw firstError }
     }
@@ -375,15 +449,32 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
     }
 
     /// Gratuitous ARP request (RFC 5227 section 3 / RFC 5798 section 8.1.2): sender and target are the VIP.
+    ///
+    /// Sent with the interface's hardware address as last looked up, then checked against sysfs:
+    /// when it changed (rare: an operator set a new MAC), the burst goes out again with the new
+    /// one. An interface recreated since the lookup is looked up again once.
     private func sendGratuitousARP(_ address: IPAddress, interface: String, count: Int) throws {
-        let ifindex = try index(interface)
-        guard let mac = interfaceHardwareAddress(interface) else {
+        var l: Link
+        do {
+            l = try link(interface)
+            try sendGratuitousARP(address, interface: interface, count: count, via: l)
+        } catch let e as SystemCallError where [ENXIO, ENODEV].contains(e.errno.rawValue) {
+            forget(interface)
+            l = try link(interface)
+            try sendGratuitousARP(address, interface: interface, count: count, via: l)
+        }
+        let current = interfaceHardwareAddress(interface)
+        if current != l.hardwareAddress {
+            lock.withLock { links[interface]?.hardwareAddress = current }
+            l.hardwareAddress = current
+            try sendGratuitousARP(address, interface: interface, count: count, via: l)
+        }
+    }
+
+    private func sendGratuitousARP(_ address: IPAddress, interface: String, count: Int, via link: Link) throws {
+        guard let mac = link.hardwareAddress, mac.count == 6 else {
             throw VRRPRuntimeError("no Ethernet address", context: interface)
         }
-        let fd = try systemCall("socket", context: "AF_PACKET ARP") {
-            socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(SocketConstant.etherTypeARP.bigEndian))
-        }
-        defer { close(fd) }
         var frame: [UInt8] = []
         func be16(_ v: UInt16) { frame += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         be16(SocketConstant.arpHardwareEther)
@@ -395,13 +486,13 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
         var sll: [UInt8] = []
         withUnsafeBytes(of: UInt16(AF_PACKET)) { sll += $0 }
         withUnsafeBytes(of: SocketConstant.etherTypeARP.bigEndian) { sll += $0 }
-        withUnsafeBytes(of: Int32(ifindex)) { sll += $0 }
+        withUnsafeBytes(of: Int32(link.index)) { sll += $0 }
         sll += [0, 0, 0, 6, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0]
         for _ in 0..<count {
-            try frame.withUnsafeBytes { raw in
+            _ = try frame.withUnsafeBytes { raw in
                 try systemCall("sendto", context: "gratuitous ARP \(address) on \(interface)") {
                     sll.withUnsafeBytes {
-                        sendto(fd, raw.baseAddress, raw.count, 0, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(sll.count))
+                        sendto(link.packetSocket, raw.baseAddress, raw.count, 0, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(sll.count))
                     }
                 }
             }
@@ -431,7 +522,7 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
         let allNodes = IPAddress("ff02::1")!.bytes
         withUnsafeMutableBytes(of: &sin6.sin6_addr) { for i in 0..<16 { $0[i] = allNodes[i] } }
         for _ in 0..<count {
-            try na.withUnsafeBytes { raw in
+            _ = try na.withUnsafeBytes { raw in
                 try systemCall("sendto", context: "unsolicited NA \(address) on \(interface)") {
                     withUnsafePointer(to: &sin6) {
                         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

@@ -81,7 +81,13 @@ public enum VRRPDaemon {
         signal(SIGHUP, SIG_IGN)
         for path in [options.pidFile, options.vrrpPidFile].compactMap({ $0 }) { writePidFile(path) }
         defer { for path in [options.pidFile, options.vrrpPidFile].compactMap({ $0 }) { unlink(path) } }
-        let runtime = VRRPRuntime(settings: settings, addresses: addresses, logger: logger)
+        let runtime: VRRPRuntime
+        do {
+            runtime = try VRRPRuntime(settings: settings, addresses: addresses, logger: logger)
+        } catch {
+            writeStandardError("vigil: cannot start the VRRP event loop: \(error)\n")
+            return 1
+        }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: VRRPService(runtime: runtime))],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -57,6 +57,7 @@ public struct SystemCallError: Error, Sendable, CustomStringConvertible {
 ///
 /// `body` must return `-1` and set `errno` on failure, as POSIX calls do.
 @discardableResult
+@inlinable
 public func systemCall<T: FixedWidthInteger>(
     _ call: String, context: @autoclosure () -> String = "", _ body: () -> T
 ) throws(SystemCallError) -> T {
@@ -67,6 +68,26 @@ public func systemCall<T: FixedWidthInteger>(
         if e == .interrupted { continue }
         throw SystemCallError(call: call, errno: e, context: context())
     }
+}
+
+/// Starts a detached POSIX thread running `body`, for loops that block in `epoll_wait` outside
+/// Swift's task pool (probe reactors, the VRRP event loop).
+public func startDetachedThread(_ body: @escaping () -> Void) throws(SystemCallError) {
+    final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+    let unmanaged = Unmanaged.passRetained(Box(body))
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { arg in
+        Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
+        return nil
+    }, unmanaged.toOpaque())
+    guard rc == 0 else {
+        unmanaged.release()
+        throw SystemCallError(call: "pthread_create", errno: Errno(rc))
+    }
+    pthread_detach(thread)
 }
 
 /// Writes text to standard error unbuffered (safe from any task; no shared `FILE*`).

@@ -45,14 +45,55 @@ struct ProbeReactorTests {
         let deadlines: [UInt64] = [50, 10, 30, 10, 70, 20, 30, 5, 60, 40]
         final class Sink: @unchecked Sendable { var order: [Int] = [] }
         let sink = Sink()
-        for (i, d) in deadlines.enumerated() { heap.push(d) { sink.order.append(i) } }
+        for (i, d) in deadlines.enumerated() { heap.push(d, .call { sink.order.append(i) }) }
+        func run(_ timer: ReactorTimer) {
+            if case .call(let body) = timer { body() }
+        }
         #expect(heap.popDue(4) == nil)
-        while let body = heap.popDue(45) { body() }
+        while let timer = heap.popDue(45) { run(timer) }
         fired = sink.order
         #expect(fired == [7, 1, 3, 5, 2, 6, 9])
-        while let body = heap.popDue(.max) { body() }
+        while let timer = heap.popDue(.max) { run(timer) }
         #expect(sink.order == [7, 1, 3, 5, 2, 6, 9, 0, 8, 4])
         #expect(heap.count == 0)
+    }
+}
+
+@Suite("Exchange deadlines")
+struct DeadlineQueueTests {
+    @Test("deadlines of one timeout come due in the order they were set, each once")
+    func order() {
+        var q = DeadlineQueue(timeout: 3_000)
+        for (i, start) in [0, 10, 10, 25].enumerated() { q.append(UInt64(start) + 3_000, UInt64(i)) }
+        #expect(q.popDue(3_009) == 0)
+        #expect(q.popDue(3_009) == nil, "the next is due at 3,010")
+        #expect(q.popDue(3_010) == 1)
+        #expect(q.popDue(3_010) == 2)
+        #expect(q.first?.deadline == 3_025)
+        #expect(q.popDue(.max) == 3)
+        #expect(q.popDue(.max) == nil)
+    }
+
+    @Test("a check that times out fails with the timeout named, and the reactor goes on")
+    func timeoutThenNextCheck() async throws {
+        let reactor = try ProbeReactor(name: "test-deadline")
+        let silent = try await TestServer.start(.silent)
+        let answering = try await TestServer.start(.http(status: 200, body: "ok"))
+        let group = MultiThreadedEventLoopGroup.singleton
+        let slow = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(silent.port, timeout: .milliseconds(300)),
+                                                               urls: [URLCheck(path: "/")]), reactor: reactor, group: group)
+        let fast = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(answering.port, timeout: .seconds(5)),
+                                                               urls: [URLCheck(path: "/")]), reactor: reactor, group: group)
+        async let late = slow.check()
+        async let onTime = fast.check()
+        let (l, o) = await (late, onTime)
+        guard case .failure(let why) = l else { Issue.record("expected a timeout, got \(l)"); return }
+        #expect(why.contains("no complete answer within"))
+        #expect(o.isSuccess, "a 5 s deadline in another queue does not hold up or fail this check")
+        #expect(await fast.check().isSuccess)
+        await reactor.shutdown()
+        await silent.stop()
+        await answering.stop()
     }
 }
 
@@ -79,5 +120,9 @@ struct HTTPHeadParsingTests {
         #expect(parse("HTTP/1.1 200OK\r\n\r\n") == .invalid("not an HTTP response: HTTP/1.1 200OK"))
         #expect(parse("\r\n\r\n") == .invalid("empty response"))
         #expect(parse("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n") == .invalid("bad Content-Length: -1"))
+        #expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n") == .invalid("bad Content-Length: 1 2"))
+        #expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n")
+            == .invalid("bad Content-Length: 99999999999999999999"))
+        #expect(parse("HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n") == .invalid("bad Content-Length: "))
     }
 }

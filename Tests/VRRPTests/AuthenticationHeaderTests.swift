@@ -179,7 +179,7 @@ struct AuthenticationHeaderRuntimeTests {
             name: "VI_1", version: .v2, virtualRouterID: 51, priority: 100, advertIntervalCentiseconds: 100, interface: "lab0",
             authentication: .authenticationHeader("secret12"), virtualAddresses: [VRRPVirtualAddress(address: vip)],
             sourceAddress: me, gratuitous: VRRPGratuitousSettings(masterDelay: .zero), dontTrackPrimary: true)
-        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [settings]), transport: wire, addresses: addresses)
+        let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [settings]), transport: wire, addresses: addresses)
         let run = Task { try await runtime.run() }
         for _ in 0..<200 where await runtime.status.first?.state != .backup {
             try await Task.sleep(for: .milliseconds(50))
@@ -227,7 +227,7 @@ struct AuthenticationHeaderRuntimeTests {
             name: "VI_1", version: .v2, virtualRouterID: 51, priority: 100, advertIntervalCentiseconds: 100, interface: "lab0",
             authentication: .authenticationHeader("secret12"), virtualAddresses: [VRRPVirtualAddress(address: vip)],
             sourceAddress: me, gratuitous: VRRPGratuitousSettings(masterDelay: .zero), dontTrackPrimary: true)
-        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [settings]), transport: wire, addresses: FakeAddresses())
+        let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [settings]), transport: wire, addresses: FakeAddresses())
         let run = Task { try await runtime.run() }
         var plain = packet(priority: 200, sequence: 1, key: "secret12")
         plain.authenticatedDatagram = nil

@@ -71,7 +71,7 @@ struct RuntimeTests {
     @Test func becomesMasterAddsAnnouncesAndReleasesWithPriorityZeroOnStop() async throws {
         let wire = FakeTransport()
         let addresses = FakeAddresses()
-        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100)]), transport: wire, addresses: addresses)
+        let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100)]), transport: wire, addresses: addresses)
         let run = Task { try await runtime.run() }
         #expect(await wait(3) { await runtime.status.first?.state == .master })
         #expect(addresses.events.prefix(3) == ["remove", "add", "announce 5"], "stale VIPs go first, then add and GARP")
@@ -86,7 +86,7 @@ struct RuntimeTests {
         let wire = FakeTransport()
         let addresses = FakeAddresses()
         // 1 s adverts: Master_Down_Interval is 3.6 s, so a loaded machine cannot fake a missing master.
-        let runtime = VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100, interval: 100)]), transport: wire, addresses: addresses)
+        let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100, interval: 100)]), transport: wire, addresses: addresses)
         let run = Task { try await runtime.run() }
         let good = VRRPCodec.encode(VRRPAdvertisement(version: .v3, virtualRouterID: 51, priority: 200, intervalCentiseconds: 100,
                                                       addresses: [vip]), source: peer, destination: VRRPConstants.multicastV4)
