@@ -117,6 +117,12 @@ public actor VRRPRuntime {
                 m.primaryAddress = source
                 return []
             }
+            // Encode one advertisement now, unsent: a backup's first one is its takeover's, and
+            // Swift's first run of a code path (type metadata, conformance lookups) costs time.
+            if let m = router.instances[i.name] {
+                let group = v6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
+                _ = VRRPCodec.encode(m.advertisement(priority: m.effectivePriority), source: source, destination: i.unicastPeers.first ?? group)
+            }
         }
         loop.setTimerHandler { [weak self] in self?.assumeIsolated { $0.fire() } }
         startReceivers()
