@@ -17,14 +17,14 @@
 # lateness is the length of their backlog. A last round at a fifth of the load (LIGHT_TCP +
 # LIGHT_HTTP servers, both tools) shows each scheduler's lateness when the CPU keeps up.
 #
-#   NTCP=2000 NHTTP=500 WARM=20 MEASURE=20 ROUNDS=3 LIGHT_TCP=400 LIGHT_HTTP=100 bash Scripts/bench/checkers.sh
+#   NTCP=2000 NHTTP=500 WARM=20 MEASURE=20 ROUNDS=5 LIGHT_TCP=400 LIGHT_HTTP=100 bash Scripts/bench/checkers.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NTCP=${NTCP:-2000}
 NHTTP=${NHTTP:-500}
 WARM=${WARM:-20}
 MEASURE=${MEASURE:-20}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 BASE=${BASE:-20000}
 LIGHT_TCP=${LIGHT_TCP:-400}
 LIGHT_HTTP=${LIGHT_HTTP:-100}
