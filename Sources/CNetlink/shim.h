@@ -23,6 +23,23 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/timerfd.h>
+#include <errno.h>
+#include <stdint.h>
+
+/// An epoll set (close-on-exec) with a non-blocking, close-on-exec eventfd registered for
+/// reading under `token`: an event loop's wake-up channel. Returns 0, or -1 with `errno` set
+/// and nothing left open.
+static inline int vigil_epoll_with_wakeup(int *epfd, int *wakefd, uint64_t token) {
+    int e = epoll_create1(EPOLL_CLOEXEC);
+    if (e < 0) return -1;
+    int w = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w < 0) { int saved = errno; close(e); errno = saved; return -1; }
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = token };
+    if (epoll_ctl(e, EPOLL_CTL_ADD, w, &ev) < 0) { int saved = errno; close(w); close(e); errno = saved; return -1; }
+    *epfd = e;
+    *wakefd = w;
+    return 0;
+}
 
 /// `prctl(PR_SET_NAME, name)`: names the calling thread (shown by top -H, ps -L); `prctl` is variadic.
 static inline int vigil_set_thread_name(const char *name) {

@@ -58,17 +58,10 @@ public final class ProbeReactor: @unchecked Sendable {
     public init(name: String = "vigil-probe", maxInFlight: Int = 256) throws(SystemCallError) {
         self.name = name
         self.maxInFlight = max(1, maxInFlight)
-        epfd = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
-        do throws(SystemCallError) {
-            wakeFD = try systemCall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
-        } catch {
-            close(epfd)
-            throw error
-        }
-        var ev = epoll_event()
-        ev.events = EPOLLIN.rawValue
-        ev.data.u64 = UInt64.max
-        _ = epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, &ev)
+        var e: Int32 = -1, w: Int32 = -1
+        try systemCall("epoll_create1/eventfd") { vigil_epoll_with_wakeup(&e, &w, UInt64.max) }
+        epfd = e
+        wakeFD = w
         do throws(SystemCallError) {
             try startDetachedThread { self.loop() }
         } catch {
@@ -131,15 +124,10 @@ public final class ProbeReactor: @unchecked Sendable {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
-    /// Runs `body` at `deadline` (CLOCK_MONOTONIC ns). Timers are never cancelled: bodies check
-    /// whether they still apply. Reactor thread only.
-    func schedule(at deadline: UInt64, _ body: @escaping () -> Void) {
-        timers.push(deadline, .call(body))
-    }
-
-    /// Wakes `target` at `deadline` (CLOCK_MONOTONIC ns), without allocating. Reactor thread only.
+    /// Wakes `target` at `deadline` (CLOCK_MONOTONIC ns), without allocating. Timers are never
+    /// cancelled: targets check whether they still apply. Reactor thread only.
     func schedule(at deadline: UInt64, target: any ReactorTimerTarget) {
-        timers.push(deadline, .target(target))
+        timers.push(deadline, target)
     }
 
     private func loop() {
@@ -168,10 +156,7 @@ public final class ProbeReactor: @unchecked Sendable {
                 while let token = deadlines[q].popDue(time) { deadlineExpired(token) }
             }
             while let timer = timers.popDue(time) {
-                switch timer {
-                case .call(let body): body()
-                case .target(let target): target.reactorTimerFired()
-                }
+                timer.reactorTimerFired()
             }
         }
         for case let exchange? in exchanges { finish(exchange, .failure("probe abandoned: checker stopping")) }
@@ -441,12 +426,6 @@ extension ProbeReactor {
             if !accepted { c.resume(returning: .failure("probe abandoned: checker stopping")) }
         }
     }
-
-    /// Runs one exchange and passes its result to `completion` on the reactor thread. Reactor thread only.
-    func startExchange(_ addresses: ProbeAddresses, _ conversation: any Conversation,
-                       completion: @escaping (CheckResult) -> Void) {
-        startExchange(addresses, conversation, owner: ClosureOwner(completion))
-    }
 }
 
 /// Hands an exchange's result to a waiting task.
@@ -454,13 +433,6 @@ private final class ResumingOwner: ExchangeOwner {
     let continuation: CheckedContinuation<CheckResult, Never>
     init(_ continuation: CheckedContinuation<CheckResult, Never>) { self.continuation = continuation }
     func exchangeFinished(_ result: CheckResult) { continuation.resume(returning: result) }
-}
-
-/// Hands an exchange's result to a closure.
-private final class ClosureOwner: ExchangeOwner {
-    let body: (CheckResult) -> Void
-    init(_ body: @escaping (CheckResult) -> Void) { self.body = body }
-    func exchangeFinished(_ result: CheckResult) { body(result) }
 }
 
 /// Deadlines of one timeout value in the order they were set, which is deadline order because
@@ -487,11 +459,6 @@ struct DeadlineQueue {
     }
 }
 
-/// What a reactor timer does when due.
-enum ReactorTimer {
-    case call(() -> Void)
-    case target(any ReactorTimerTarget)
-}
 
 /// A binary min-heap of timers keyed by deadline; ties run in scheduling order. The heap holds
 /// plain values; what each timer does waits in a side table, so sifting never retains or releases.
@@ -505,14 +472,14 @@ struct TimerHeap {
         }
     }
     private var entries: [Entry] = []
-    private var bodies: [ReactorTimer?] = []
+    private var bodies: [(any ReactorTimerTarget)?] = []
     private var freeSlots: [Int] = []
     private var sequence: UInt64 = 0
 
     var count: Int { entries.count }
     var nextDeadline: UInt64? { entries.first?.deadline }
 
-    mutating func push(_ deadline: UInt64, _ body: ReactorTimer) {
+    mutating func push(_ deadline: UInt64, _ body: any ReactorTimerTarget) {
         sequence &+= 1
         let slot: Int
         if let free = freeSlots.popLast() {
@@ -537,7 +504,7 @@ struct TimerHeap {
     }
 
     /// Removes and returns the earliest timer due at `now`.
-    mutating func popDue(_ now: UInt64) -> ReactorTimer? {
+    mutating func popDue(_ now: UInt64) -> (any ReactorTimerTarget)? {
         guard let first = entries.first, first.deadline <= now else { return nil }
         let last = entries.removeLast()
         if !entries.isEmpty {

@@ -33,13 +33,10 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
 
     /// Starts the loop thread.
     init() throws(SystemCallError) {
-        epfd = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
-        do throws(SystemCallError) {
-            wakeFD = try systemCall("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
-        } catch {
-            close(epfd)
-            throw error
-        }
+        var e: Int32 = -1, w: Int32 = -1
+        try systemCall("epoll_create1/eventfd") { vigil_epoll_with_wakeup(&e, &w, Self.wakeToken) }
+        epfd = e
+        wakeFD = w
         do throws(SystemCallError) {
             // CLOCK_BOOTTIME: the clock Swift's ContinuousClock reads on Linux.
             timerFD = try systemCall("timerfd_create") {
@@ -50,12 +47,10 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
             close(epfd)
             throw error
         }
-        for (fd, token) in [(wakeFD, Self.wakeToken), (timerFD, Self.timerToken)] {
-            var ev = epoll_event()
-            ev.events = EPOLLIN.rawValue
-            ev.data.u64 = token
-            _ = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)
-        }
+        var ev = epoll_event()
+        ev.events = EPOLLIN.rawValue
+        ev.data.u64 = Self.timerToken
+        _ = epoll_ctl(epfd, EPOLL_CTL_ADD, timerFD, &ev)
         do throws(SystemCallError) {
             try startDetachedThread { self.run() }
         } catch {

@@ -44,16 +44,19 @@ struct ProbeReactorTests {
         var fired: [Int] = []
         let deadlines: [UInt64] = [50, 10, 30, 10, 70, 20, 30, 5, 60, 40]
         final class Sink: @unchecked Sendable { var order: [Int] = [] }
-        let sink = Sink()
-        for (i, d) in deadlines.enumerated() { heap.push(d, .call { sink.order.append(i) }) }
-        func run(_ timer: ReactorTimer) {
-            if case .call(let body) = timer { body() }
+        final class Timer: ReactorTimerTarget {
+            let index: Int
+            let sink: Sink
+            init(_ index: Int, _ sink: Sink) { self.index = index; self.sink = sink }
+            func reactorTimerFired() { sink.order.append(index) }
         }
+        let sink = Sink()
+        for (i, d) in deadlines.enumerated() { heap.push(d, Timer(i, sink)) }
         #expect(heap.popDue(4) == nil)
-        while let timer = heap.popDue(45) { run(timer) }
+        while let timer = heap.popDue(45) { timer.reactorTimerFired() }
         fired = sink.order
         #expect(fired == [7, 1, 3, 5, 2, 6, 9])
-        while let timer = heap.popDue(.max) { run(timer) }
+        while let timer = heap.popDue(.max) { timer.reactorTimerFired() }
         #expect(sink.order == [7, 1, 3, 5, 2, 6, 9, 0, 8, 4])
         #expect(heap.count == 0)
     }

@@ -101,42 +101,41 @@ final class VRRPLabRun: @unchecked Sendable {
         _ = NamespaceLab.capture("/usr/sbin/ip", ["-n", lab.node(n), "addr", "del", "\(vip)/\(vip.contains(":") ? 128 : 32)", "dev", "eth0"])
     }
 
+    /// SIGKILLs node `killed`, removes the VIP it leaves behind, and expects `holder` to take over.
+    func sigkill(_ killed: Int, thenExpect holder: Int, among nodes: [Int], within seconds: Double,
+                 _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        signal(killed, SIGKILL)
+        clearVIP(killed)
+        expectHolder(holder, among: nodes, within: seconds, comment, sourceLocation: sourceLocation)
+    }
+
     func tearDown() { lab.tearDown() }
 }
 
 @Suite("VRRP in network namespaces", .serialized, .tags(.namespaces), .requiresNamespaces)
 struct NamespaceTests {
-    @Test func twoNodesElectTheHigherPriorityFailOverOnSIGKILLAndPreemptBack() throws {
+    /// Two Vigil nodes running `low` (node 1) and `low` at priority 200 (node 2): node 2 is
+    /// elected, node 1 takes over when node 2 is SIGKILLed, and node 2 preempts back on restart.
+    private func failOverAndPreemptBack(_ low: LabInstance) throws {
         let run = try VRRPLabRun(nodes: 2)
         defer { run.tearDown() }
-        let a = LabInstance(priority: 100, password: "secret")
-        var b = a
-        b.priority = 200
-        try run.vigil(1, a)
-        try run.vigil(2, b)
+        var high = low
+        high.priority = 200
+        try run.vigil(1, low)
+        try run.vigil(2, high)
         run.expectHolder(2, among: [1, 2], within: 8)
-        run.signal(2, SIGKILL)
-        run.clearVIP(2)
-        run.expectHolder(1, among: [1, 2], within: 6, "after SIGKILL of the master")
-        try run.vigil(2, b)
+        run.sigkill(2, thenExpect: 1, among: [1, 2], within: 6, "after SIGKILL of the master")
+        try run.vigil(2, high)
         run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
     }
 
+    @Test func twoNodesElectTheHigherPriorityFailOverOnSIGKILLAndPreemptBack() throws {
+        try failOverAndPreemptBack(LabInstance(priority: 100, password: "secret"))
+    }
+
+    /// With AH the restarted node's counter starts at 0; it learns node 1's sequence before it preempts.
     @Test func ahBetweenVigilNodesFailsOverAndPreemptsBack() throws {
-        let run = try VRRPLabRun(nodes: 2)
-        defer { run.tearDown() }
-        let a = LabInstance(priority: 100, password: "secret", authenticationHeader: true)
-        var b = a
-        b.priority = 200
-        try run.vigil(1, a)
-        try run.vigil(2, b)
-        run.expectHolder(2, among: [1, 2], within: 8)
-        run.signal(2, SIGKILL)
-        run.clearVIP(2)
-        run.expectHolder(1, among: [1, 2], within: 6, "after SIGKILL of the master")
-        // The restarted node's counter starts at 0; it learns node 1's sequence before it preempts.
-        try run.vigil(2, b)
-        run.expectHolder(2, among: [1, 2], within: 8, "the higher priority preempts back")
+        try failOverAndPreemptBack(LabInstance(priority: 100, password: "secret", authenticationHeader: true))
     }
 
     @Test func sigtermHandsOverAtOnceWithPriorityZero() throws {
@@ -160,12 +159,8 @@ struct NamespaceTests {
             try run.vigil(n, LabInstance(priority: p, version: 3, advert: "0.1"))
         }
         run.expectHolder(3, among: [1, 2, 3], within: 5)
-        run.signal(3, SIGKILL)
-        run.clearVIP(3)
-        run.expectHolder(2, among: [1, 2, 3], within: 3, "the next highest takes over")
-        run.signal(2, SIGKILL)
-        run.clearVIP(2)
-        run.expectHolder(1, among: [1, 2, 3], within: 3)
+        run.sigkill(3, thenExpect: 2, among: [1, 2, 3], within: 3, "the next highest takes over")
+        run.sigkill(2, thenExpect: 1, among: [1, 2, 3], within: 3)
     }
 
     @Test func unicastPeersWork() throws {
@@ -178,9 +173,7 @@ struct NamespaceTests {
         try run.vigil(1, a)
         try run.vigil(2, b)
         run.expectHolder(2, among: [1, 2], within: 5)
-        run.signal(2, SIGKILL)
-        run.clearVIP(2)
-        run.expectHolder(1, among: [1, 2], within: 3)
+        run.sigkill(2, thenExpect: 1, among: [1, 2], within: 3)
     }
 
     @Test func v3OverIPv6FailsOverAndPreemptsBack() throws {
@@ -193,9 +186,7 @@ struct NamespaceTests {
         try run.vigil(1, a)
         try run.vigil(2, b)
         run.expectHolder(2, among: [1, 2], within: 5)
-        run.signal(2, SIGKILL)
-        run.clearVIP(2)
-        run.expectHolder(1, among: [1, 2], within: 3)
+        run.sigkill(2, thenExpect: 1, among: [1, 2], within: 3)
         try run.vigil(2, b)
         run.expectHolder(2, among: [1, 2], within: 5)
     }
