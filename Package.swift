@@ -58,6 +58,10 @@ let package = Package(
         .executableTarget(name: "vigil", dependencies: [
             "VigilDaemon", "KeepalivedConfig", "HealthCheck", "VigilSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: [
+            // Bind every symbol at start-up (as Debian builds keepalived): a backup's first takeover
+            // calls functions never called before, and lazy binding made it pay their lookups.
+            .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now", "-Xlinker", "-z", "-Xlinker", "relro"]),
         ]),
         .executableTarget(name: "ipvsctl", dependencies: [
             "IPVS", "IPVSAdm",

@@ -13,6 +13,10 @@
 # tool under test on the first (taskset): otherwise where the scheduler happened to put the
 # listener and the tool's busy thread changed a run's result by up to 40%.
 #
+# Each phase runs in a network namespace of its own, deleted afterwards: a tool that closes its
+# checks with FIN (keepalived) leaves up to tcp_max_tw_buckets sockets in TIME_WAIT for 60 s, and
+# in one shared namespace the next phase started among them.
+#
 # The emulated CPU cannot carry 2,500 checks a second with either tool: both run behind and their
 # lateness is the length of their backlog. A last round at a fifth of the load (LIGHT_TCP +
 # LIGHT_HTTP servers, both tools) shows each scheduler's lateness when the CPU keeps up.
@@ -92,27 +96,33 @@ print(f"{sum(procs[p][1] for p in tree if p in procs):.2f} {sum(procs[p][2] for 
 PY
 }
 
+# Sockets in TIME_WAIT in namespace $1.
+timewait() { ip netns exec "$1" awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat; }
+
 phase() { # name ntcp nhttp command...
   local name=$1 ntcp=$2 nhttp=$3; shift 3
-  ipvsadm -C
-  taskset -c 1 "$dir/listener" "$BASE" "$ntcp" "$nhttp" "$dir/$name.events" 2>/dev/null &
+  local ns=vbc-$name tw
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" taskset -c 1 "$dir/listener" "$BASE" "$ntcp" "$nhttp" "$dir/$name.events" 2>/dev/null &
   local lpid=$!
   sleep 1
-  taskset -c 0 "$@" > "$dir/$name.log" 2>&1 &
+  ip netns exec "$ns" taskset -c 0 "$@" > "$dir/$name.log" 2>&1 &
   local pid=$!
   sleep "$WARM"
   local u0 t0 u1 t1 dests
   u0=$(tree_usage "$pid"); t0=$(mono)
   sleep "$MEASURE"
   u1=$(tree_usage "$pid"); t1=$(mono)
-  dests=$(ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true)
+  tw=$(timewait "$ns")
+  dests=$(ip netns exec "$ns" ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true)
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   kill -TERM "$lpid"; wait "$lpid" 2>/dev/null || true
-  echo "$name $t0 $t1 ${u0% *} ${u1% *} ${u1#* } $dests" >> "$dir/phases"
-  ipvsadm -C
+  echo "$name $t0 $t1 ${u0% *} ${u1% *} ${u1#* } $dests $tw" >> "$dir/phases"
+  ip netns del "$ns"
 }
 
 rm -f "$dir/phases"
@@ -132,7 +142,7 @@ import sys, collections
 d = sys.argv[1]
 rows = []
 for line in open(f"{d}/phases"):
-    name, t0, t1, u0, u1, rss, dests = line.split()
+    name, t0, t1, u0, u1, rss, dests, tw = line.split()
     t0, t1, u0, u1 = float(t0), float(t1), float(u0), float(u1)
     per_port = collections.defaultdict(list)
     n = 0
@@ -148,12 +158,12 @@ for line in open(f"{d}/phases"):
     q = lambda p: late[min(len(late) - 1, int(p * (len(late) - 1) + 0.999))] * 1000 if late else float("nan")
     cps = n / (t1 - t0)
     cpu = (u1 - u0) / n * 1000 if n else float("nan")
-    rows.append((name, cps, cpu, q(0.5), q(0.99), int(rss) / 1024, len(per_port), int(dests)))
+    rows.append((name, cps, cpu, q(0.5), q(0.99), int(rss) / 1024, len(per_port), int(dests), tw))
 print(f"checkers bench: {__import__('os').environ['NTCP']} TCP_CHECK + {__import__('os').environ['NHTTP']} HTTP_GET on loopback, delay_loop 1 s, "
       f"{__import__('os').environ['MEASURE']} s measured after {__import__('os').environ['WARM']} s warm-up, lab VM (2 vCPU, TCG)")
-print(f"{'tool':<12}{'checks/s':>10}{'CPU s/1000':>12}{'p50 late ms':>13}{'p99 late ms':>13}{'RSS MiB':>9}{'ports seen':>12}{'IPVS dests':>12}")
+print(f"{'tool':<12}{'checks/s':>10}{'CPU s/1000':>12}{'p50 late ms':>13}{'p99 late ms':>13}{'RSS MiB':>9}{'ports seen':>12}{'IPVS dests':>12}{'TIME_WAIT':>11}")
 for r in rows:
-    print(f"{r[0]:<12}{r[1]:>10.0f}{r[2]:>12.3f}{r[3]:>13.1f}{r[4]:>13.1f}{r[5]:>9.1f}{r[6]:>12}{r[7]:>12}")
+    print(f"{r[0]:<12}{r[1]:>10.0f}{r[2]:>12.3f}{r[3]:>13.1f}{r[4]:>13.1f}{r[5]:>9.1f}{r[6]:>12}{r[7]:>12}{r[8]:>11}")
 import statistics
 print("median over rounds:")
 for tool in ("keepalived", "vigil"):
@@ -161,6 +171,7 @@ for tool in ("keepalived", "vigil"):
     if rs:
         m = [statistics.median(r[i] for r in rs) for i in range(1, 8)]
         print(f"{tool:<12}{m[0]:>10.0f}{m[1]:>12.3f}{m[2]:>13.1f}{m[3]:>13.1f}{m[4]:>9.1f}{m[5]:>12.0f}{m[6]:>12.0f}")
+print("TIME_WAIT: the phase's TCP sockets in TIME_WAIT when its measurement ended (each phase has a fresh network namespace)")
 print("lateness = interval between consecutive checks of one listener minus delay_loop (1 s)")
 print(f"-light rows: {__import__('os').environ['LIGHT_TCP']} TCP_CHECK + {__import__('os').environ['LIGHT_HTTP']} HTTP_GET, one round; "
       "listener on vCPU 1, tool on vCPU 0")

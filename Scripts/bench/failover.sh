@@ -144,7 +144,8 @@ for line in open(path):
 if last_advert is None or garp is None: print("fail")
 else:
     effects = (garp - own_advert) * 1000 if own_advert is not None else 0.0
-    print(f"{(garp - last_advert) * 1000:.1f} {(garp - t0) * 1000:.1f} {late} {effects:.3f}")
+    first = (own_advert - last_advert) * 1000 if own_advert is not None else 0.0
+    print(f"{(garp - last_advert) * 1000:.3f} {(garp - t0) * 1000:.1f} {late} {effects:.3f} {first:.3f}")
 EOF
 }
 
@@ -170,7 +171,7 @@ skew = (256 - p) / 256 * (1.0 if v == 2 else a)
 print(f'{(3 * a + skew) * 1000 if s == \"kill\" else skew * 1000:.1f}')"
 }
 
-printf '%-9s %-10s %-5s %-9s %5s %11s %11s %11s %13s %11s %6s\n' "impl" "config" "stop" "expected" "runs" "median" "p99" "max" "median(kill)" "advert>ARP" "fails"
+printf '%-9s %-10s %-5s %-9s %5s %12s %12s %12s %13s %13s %11s %6s\n' "impl" "config" "stop" "expected" "runs" "median" "p99" "max" "median(kill)" "first advert" "advert>ARP" "fails"
 for cfg in ${CONFIGS:-2:1 3:0.05}; do
     version=${cfg%%:*} advert=${cfg#*:}
     runs=$RUNS
@@ -181,10 +182,11 @@ for cfg in ${CONFIGS:-2:1 3:0.05}; do
             out="$DIR/result-$impl-$version-$sig"
             : > "$out"
             for r in $(seq "$runs"); do measure "$impl" "$version" "$advert" "$sig" "$impl-$version-$sig-$r" >> "$out"; done
-            read -r n med p99 max fails < <(stats "$out" 0)
+            read -r n med p99 max fails < <(stats "$out" 0 2)
             read -r _ kmed _ _ _ < <(stats "$out" 1)
             read -r _ emed _ _ _ < <(stats "$out" 3 3)
-            printf '%-9s %-10s %-5s %7sms %5s %9sms %9sms %9sms %11sms %9sms %6s\n' "$impl" "v$version/$advert" "$sig" "$expected" "$n" "$med" "$p99" "$max" "$kmed" "$emed" "$fails"
+            read -r _ amed _ _ _ < <(stats "$out" 4 2)
+            printf '%-9s %-10s %-5s %7sms %5s %10sms %10sms %10sms %11sms %11sms %9sms %6s\n' "$impl" "v$version/$advert" "$sig" "$expected" "$n" "$med" "$p99" "$max" "$kmed" "$amed" "$emed" "$fails"
         done
     done
 done
@@ -194,5 +196,6 @@ echo "expected: Master_Down_Interval (kill) or Skew_Time (stop) for the priority
 echo "median/p99/max: master's last advertisement (kill) or its priority-0 advertisement (stop) -> backup's"
 echo "first gratuitous ARP, both seen by an observer. p99 interpolates between the two largest samples."
 echo "runs: $RUNS for advert_int >= 1, $FAST_RUNS for shorter intervals. load average: $(cut -d' ' -f1-3 /proc/loadavg)${NODE_NICE:+. both daemons at nice $NODE_NICE}"
+echo "first advert: median from the master's last (or priority-0) advertisement to the backup's first one as master."
 echo "advert>ARP: median from the backup's first advertisement as master to its first gratuitous ARP."
 echo "median(kill): from the signal itself (a kill lands anywhere in the advertisement interval)."

@@ -114,21 +114,26 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
         onTimer = handler
     }
 
-    /// Arms the timer to expire `delay` from now (at once when not positive), or disarms it with nil.
+    /// Time since boot on CLOCK_BOOTTIME, the clock of the loop's timer.
+    static var bootTime: Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
+    }
+
+    /// Arms the timer to expire at `deadline` on ``bootTime``'s clock (at once when it has passed),
+    /// or disarms it with nil. An absolute deadline: the time spent computing it does not delay it.
     /// Loop thread only.
-    func setTimer(after delay: Duration?) {
+    func setTimer(at deadline: Duration?) {
         var spec = itimerspec()
-        if let delay {
-            let (seconds, attoseconds) = delay.components
-            if seconds < 0 || (seconds == 0 && attoseconds <= 0) {
-                spec.it_value.tv_nsec = 1
-            } else {
-                spec.it_value.tv_sec = Int(seconds)
-                spec.it_value.tv_nsec = Int(attoseconds / 1_000_000_000)
-                if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
-            }
+        if let deadline {
+            let (seconds, attoseconds) = deadline.components
+            spec.it_value.tv_sec = Int(max(0, seconds))
+            spec.it_value.tv_nsec = seconds < 0 ? 0 : Int(attoseconds / 1_000_000_000)
+            // Zero would disarm the timer; any time before now expires it at once.
+            if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
         }
-        _ = timerfd_settime(timerFD, 0, &spec, nil)
+        _ = timerfd_settime(timerFD, Int32(TFD_TIMER_ABSTIME), &spec, nil)
     }
 
     private func run() {

@@ -43,8 +43,8 @@ public actor VRRPRuntime {
     private let transport: any VRRPTransport
     private let addresses: VRRPAddressManager
     private let logger: Logger
-    private let clock = ContinuousClock()
-    private let origin: ContinuousClock.Instant
+    /// ``VRRPEventLoop/bootTime`` at start: the state machine's times are offsets from it.
+    private let origin: Duration
     private var armedDeadline: Duration?
     /// Receive sockets watched by the event loop.
     private var watched: [Int32] = []
@@ -57,7 +57,11 @@ public actor VRRPRuntime {
     private var stopWaiter: CheckedContinuation<Void, Never>?
     private let stopFlag = StopFlag()
     public private(set) var counters = VRRPCounters()
-    private let byInstance: [String: VRRPInstanceSettings]
+    /// Per instance (index of ``VRRPRouterMachine/machines``): its encoded advertisement for the
+    /// last priority sent, one payload per destination, so a steady master only re-sends bytes.
+    private var advertisementCache: [CachedAdvertisement?]
+    /// The actions of the event being handled; kept to reuse its storage.
+    private var actionBuffer: [VRRPIndexedAction] = []
     /// keepalived's AH sequence counter per `auth_type AH` instance, shared by sending and receiving.
     private var ahSequences: [String: IPsecAHSequence] = [:]
     /// IPv4 Identification of the last AH datagram per instance (never 0: the kernel would replace it).
@@ -71,15 +75,13 @@ public actor VRRPRuntime {
         self.transport = transport
         self.addresses = addresses
         self.logger = logger
-        self.origin = clock.now
+        self.origin = VRRPEventLoop.bootTime
         var machines: [VRRPInstanceMachine] = []
-        var map: [String: VRRPInstanceSettings] = [:]
         for i in settings.instances {
             let primary = i.sourceAddress ?? .v4(0)  // The real source is set in run().
             machines.append(VRRPInstanceMachine(settings: i, primaryAddress: primary))
-            map[i.name] = i
         }
-        self.byInstance = map
+        self.advertisementCache = Array(repeating: nil, count: machines.count)
         self.router = VRRPRouterMachine(machines, syncGroups: settings.syncGroups)
     }
 
@@ -87,15 +89,13 @@ public actor VRRPRuntime {
         loop.stop()
     }
 
-    private nonisolated var now: Duration { origin.duration(to: clock.now) }
+    private nonisolated var now: Duration { VRRPEventLoop.bootTime - origin }
 
     /// Current status of every instance in configuration order.
     public var status: [VRRPInstanceStatus] {
-        router.order.compactMap { name in
-            router.instances[name].map {
-                VRRPInstanceStatus(name: name, state: $0.state, effectivePriority: $0.effectivePriority,
-                                   masterAddress: $0.masterAddress, faults: $0.faults.map(\.description).sorted())
-            }
+        router.machines.map {
+            VRRPInstanceStatus(name: $0.settings.name, state: $0.state, effectivePriority: $0.effectivePriority,
+                               masterAddress: $0.masterAddress, faults: $0.faults.map(\.description).sorted())
         }
     }
 
@@ -106,35 +106,38 @@ public actor VRRPRuntime {
             do { try addresses.remove(i) } catch { logger.warning("\(i.name): removing stale addresses: \(error)") }
             addresses.prepare(i)
         }
-        for i in settings.instances {
+        for (n, i) in settings.instances.enumerated() {
             let v6 = i.family == .inet6
             let source = i.sourceAddress ?? (v6 ? linkLocalIPv6Address(of: i.interface) : primaryIPv4Address(of: i.interface))
             guard let source else {
                 throw VRRPRuntimeError("interface \(i.interface) has no \(v6 ? "IPv6 link-local" : "IPv4") address to send from", context: i.name)
             }
             try transport.open(instance: i, source: source, group: v6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4)
-            _ = router.apply(i.name, now: now) { m in
+            var ignored: [VRRPIndexedAction] = []
+            router.apply(at: n, now: now, into: &ignored) { m in
                 m.primaryAddress = source
                 return []
             }
-            // Encode one advertisement now, unsent: a backup's first one is its takeover's, and
+            // Encode the advertisement now, unsent: a backup's first one is its takeover's, and
             // Swift's first run of a code path (type metadata, conformance lookups) costs time.
-            if let m = router.instances[i.name] {
-                let group = v6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
-                _ = VRRPCodec.encode(m.advertisement(priority: m.effectivePriority), source: source, destination: i.unicastPeers.first ?? group)
+            if i.version == .v2 && i.authentication.authenticationHeaderKey != nil {
+                // AH packets are sealed when sent (each takes a sequence number): encode only.
+                _ = VRRPCodec.encode(router.machines[n].advertisement(priority: 1), source: source, destination: i.unicastPeers.first ?? .v4(0))
+            } else {
+                _ = advertisementPayloads(n, priority: router.machines[n].effectivePriority)
             }
         }
-        loop.setTimerHandler { [weak self] in self?.assumeIsolated { $0.fire() } }
+        loop.setTimerHandler { [weak self] in self?.onLoop { $0.fire() } }
         startReceivers()
         startLinkMonitor()
         startScripts()
-        for name in router.order {
-            guard let i = byInstance[name] else { continue }
+        for (n, i) in settings.instances.enumerated() {
             let tracked = i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
             for t in tracked where interfaceUp[t.name] == nil { interfaceUp[t.name] = interfaceIsUp(t.name) }
             // Weights and faults from the start (down interfaces, `init_fail` scripts) apply before the first state.
-            applyTracking(i, now: now)
-            perform(router.apply(name, now: now) { [now] in $0.start(now: now) })
+            applyTracking(n, now: now)
+            let t = now
+            apply(n, now: t) { $0.start(now: t) }
         }
         rearm()
         await withTaskCancellationHandler {
@@ -157,13 +160,14 @@ public actor VRRPRuntime {
 
     private func shutdown() async {
         stopFlag.set()
-        loop.setTimer(after: nil)
+        loop.setTimer(at: nil)
         for fd in watched { loop.unwatch(fd) }
         watched = []
         for t in scriptTasks { t.cancel() }
         for t in garpTasks.values { t.cancel() }
-        for name in router.order {
-            perform(router.apply(name, now: now) { [now] in $0.shutdown(now: now) })
+        for n in router.machines.indices {
+            let t = now
+            apply(n, now: t) { $0.shutdown(now: t) }
         }
         for t in notifyChains.values { await t.value }
     }
@@ -184,7 +188,7 @@ public actor VRRPRuntime {
                 // counts from the advertisement's arrival (keepalived reads it once per wake-up).
                 let arrival = self.now
                 guard let p = t.receive(interface: interface) else { return }
-                self.assumeIsolated { $0.handle(p, arrivedAt: arrival) }
+                self.onLoop { $0.handle(p, arrivedAt: arrival) }
             }
             watched.append(fd)
         }
@@ -274,8 +278,8 @@ public actor VRRPRuntime {
     /// (time since `origin`) defaults to now.
     func handle(_ p: VRRPReceivedPacket, arrivedAt arrival: Duration? = nil) {
         guard !stopped else { return }
-        let matching = settings.instances.filter { $0.interface == p.interface }
-        if matching.contains(where: { transport.source(of: $0.name) == p.source }) { return }
+        let instances = settings.instances
+        if instances.contains(where: { $0.interface == p.interface && transport.source(of: $0.name) == p.source }) { return }
         let adv: VRRPAdvertisement
         do {
             adv = try VRRPCodec.decode(p.payload, source: p.source, destination: p.destination, ttl: p.ttl)
@@ -283,11 +287,12 @@ public actor VRRPRuntime {
             count(error)
             return
         }
-        guard let instance = matching.first(where: { $0.virtualRouterID == adv.virtualRouterID && $0.version == adv.version })
-            ?? matching.first(where: { $0.virtualRouterID == adv.virtualRouterID }) else {
+        let sameVRID = { (i: VRRPInstanceSettings) in i.interface == p.interface && i.virtualRouterID == adv.virtualRouterID }
+        guard let n = instances.firstIndex(where: { sameVRID($0) && $0.version == adv.version }) ?? instances.firstIndex(where: sameVRID) else {
             count(VRRPPacketError(.unknownVRID, "VRID \(adv.virtualRouterID) from \(p.source)"))
             return
         }
+        let instance = instances[n]
         if !instance.unicastPeers.isEmpty && !instance.unicastPeers.contains(p.source) {
             count(VRRPPacketError(.unknownVRID, "\(p.source) is not a unicast_peer of \(instance.name)"))
             return
@@ -301,7 +306,7 @@ public actor VRRPRuntime {
         }
         counters.advertisementsReceived += 1
         let t = arrival ?? now
-        perform(router.apply(instance.name, now: t) { $0.received(adv, from: p.source, now: t) })
+        apply(n, now: t) { $0.received(adv, from: p.source, now: t) }
         rearm()
     }
 
@@ -332,11 +337,11 @@ public actor VRRPRuntime {
         guard !stopped, interfaceUp[name] != up else { return }
         interfaceUp[name] = up
         let t = now
-        for i in settings.instances {
+        for (n, i) in settings.instances.enumerated() {
             let tracked = i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
             guard tracked.contains(where: { $0.name == name }) else { continue }
             logger.info("\(i.name): interface \(name) is \(up ? "up" : "down")")
-            applyTracking(i, now: t)
+            applyTracking(n, now: t)
         }
         rearm()
     }
@@ -346,14 +351,15 @@ public actor VRRPRuntime {
         scriptHealthy[name] = healthy
         logger.info("vrrp_script \(name) is now \(healthy ? "succeeding" : "failing")")
         let t = now
-        for i in settings.instances where i.trackScripts.contains(where: { $0.name == name }) {
-            applyTracking(i, now: t)
+        for (n, i) in settings.instances.enumerated() where i.trackScripts.contains(where: { $0.name == name }) {
+            applyTracking(n, now: t)
         }
         rearm()
     }
 
     /// Recomputes an instance's weight sum and fault causes from every tracked object.
-    private func applyTracking(_ i: VRRPInstanceSettings, now t: Duration) {
+    private func applyTracking(_ n: Int, now t: Duration) {
+        let i = settings.instances[n]
         var adjustment = 0
         var faults: [(VRRPFaultCause, Bool)] = []
         for s in i.trackScripts {
@@ -367,9 +373,9 @@ public actor VRRPRuntime {
             adjustment += r.adjustment
             faults.append((.interface(iface.name), r.fault))
         }
-        perform(router.apply(i.name, now: t) { $0.setPriorityAdjustment(adjustment, now: t) })
+        apply(n, now: t) { $0.setPriorityAdjustment(adjustment, now: t) }
         for (cause, active) in faults {
-            perform(router.apply(i.name, now: t) { $0.setFault(cause, active, now: t) })
+            apply(n, now: t) { $0.setFault(cause, active, now: t) }
         }
     }
 
@@ -381,71 +387,115 @@ public actor VRRPRuntime {
         let next = router.nextDeadline
         guard next != armedDeadline else { return }
         armedDeadline = next
-        loop.setTimer(after: next.map { clock.now.duration(to: origin + $0) })
+        loop.setTimer(at: next.map { origin + $0 })
     }
 
     private func fire() {
         armedDeadline = nil
         guard !stopped else { return }
-        perform(router.timersFired(now: now))
+        var actions = takeActionBuffer()
+        router.timersFired(now: now, into: &actions)
+        perform(actions)
+        returnActionBuffer(actions)
         rearm()
     }
 
     // MARK: Effects
 
-    private func perform(_ actions: [(instance: String, action: VRRPAction)]) {
+    /// Applies `event` to the instance at `index` (and its sync group) and performs the actions.
+    private func apply(_ index: Int, now t: Duration, _ event: (inout VRRPInstanceMachine) -> [VRRPAction]) {
+        var actions = takeActionBuffer()
+        router.apply(at: index, now: t, into: &actions, event)
+        perform(actions)
+        returnActionBuffer(actions)
+    }
+
+    private func takeActionBuffer() -> [VRRPIndexedAction] {
+        defer { actionBuffer = [] }
+        return actionBuffer
+    }
+
+    private func returnActionBuffer(_ actions: [VRRPIndexedAction]) {
+        var a = actions
+        a.removeAll(keepingCapacity: true)
+        actionBuffer = a
+    }
+
+    private func perform(_ actions: [VRRPIndexedAction]) {
         // Network effects first (advert, VIPs, GARP), then the transition's log line and notify
         // scripts: a new master announces itself without waiting on logging or process start-up,
         // and notify_master scripts run with the VIP already in place, as in keepalived.
-        let ordered = actions.filter { if case .transition = $0.action { false } else { true } }
-            + actions.filter { if case .transition = $0.action { true } else { false } }
-        for (name, action) in ordered {
-            guard let i = byInstance[name], let m = router.instances[name] else { continue }
-            do {
-                switch action {
-                case .sendAdvertisement(let priority):
-                    let adv = m.advertisement(priority: priority)
-                    let source = transport.source(of: name) ?? m.primaryAddress
-                    let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
-                    let destinations = i.unicastPeers.isEmpty ? [group] : i.unicastPeers
-                    // AH: one sequence number and IP ID per advertisement, whatever the number of peers (as keepalived).
-                    var ah: (key: [UInt8], sequence: UInt32, id: UInt16)?
-                    if i.version == .v2, source.family == .inet, let key = adv.authentication.authenticationHeaderKey {
-                        let id = ipIdentifications[name, default: 0] &+ 1
-                        ipIdentifications[name] = id == 0 ? 1 : id
-                        ah = (key, ahSequences[name, default: IPsecAHSequence()].next(), id == 0 ? 1 : id)
-                    }
-                    for d in destinations {
-                        var payload = VRRPCodec.encode(adv, source: source, destination: d)
-                        if let ah {
-                            payload = IPsecAH.seal(payload, source: source, destination: d, identification: ah.id, sequence: ah.sequence,
-                                                   key: ah.key, unicast: !i.unicastPeers.isEmpty)
-                        }
-                        try transport.send(payload, instance: name, to: d)
-                        counters.advertisementsSent += 1
-                    }
-                case .addVirtualAddresses:
-                    try addresses.add(i)
-                case .removeVirtualAddresses:
-                    garpTasks[name]?.cancel()
-                    try addresses.remove(i)
-                case .announce:
-                    try addresses.announce(i, count: i.gratuitous.masterRepeat)
-                    scheduleGratuitous(i)
-                case .transition(let from, let to, let priority):
-                    counters.transitions += 1
-                    logger.notice("VRRP_Instance(\(name)) \(from) -> \(to) (priority \(priority))")
-                    notify(i.notify, group: false, name: name, state: to, priority: priority)
-                    if let g = router.syncGroup(of: name), let gs = settings.syncGroups.first(where: { $0.name == g.name }),
-                       !gs.notify.isEmpty, g.members.allSatisfy({ router.instances[$0]?.state == to }) {
-                        notify(gs.notify, group: true, name: g.name, state: to, priority: 0)
-                    }
-                }
-            } catch {
-                counters.effectErrors += 1
-                logger.error("VRRP_Instance(\(name)) \(action): \(error)")
-            }
+        for a in actions {
+            if case .transition = a.action { continue }
+            perform(a)
         }
+        for a in actions {
+            if case .transition = a.action { perform(a) }
+        }
+    }
+
+    private func perform(_ a: VRRPIndexedAction) {
+        let n = a.index
+        let name = router.order[n]
+        do {
+            switch a.action {
+            case .sendAdvertisement(let priority):
+                for (destination, payload) in advertisementPayloads(n, priority: priority) {
+                    try transport.send(payload, instance: name, to: destination)
+                    counters.advertisementsSent += 1
+                }
+            case .addVirtualAddresses:
+                try addresses.add(settings.instances[n])
+            case .removeVirtualAddresses:
+                garpTasks[name]?.cancel()
+                try addresses.remove(settings.instances[n])
+            case .announce:
+                let i = settings.instances[n]
+                try addresses.announce(i, count: i.gratuitous.masterRepeat)
+                scheduleGratuitous(i)
+            case .transition(let from, let to, let priority):
+                counters.transitions += 1
+                logger.notice("VRRP_Instance(\(name)) \(from) -> \(to) (priority \(priority))")
+                notify(settings.instances[n].notify, group: false, name: name, state: to, priority: priority)
+                if let g = router.syncGroup(at: n), let gs = settings.syncGroups.first(where: { $0.name == g.name }),
+                   !gs.notify.isEmpty, g.members.allSatisfy({ router[$0]?.state == to }) {
+                    notify(gs.notify, group: true, name: g.name, state: to, priority: 0)
+                }
+            }
+        } catch {
+            counters.effectErrors += 1
+            logger.error("VRRP_Instance(\(name)) \(a.action): \(error)")
+        }
+    }
+
+    /// The advertisement of the instance at `index` with `priority`, encoded for each destination
+    /// (the group, or every unicast peer). Reuses the last encoding while the priority is the same;
+    /// `auth_type AH` packets are sealed afresh each time (sequence number and IP ID).
+    private func advertisementPayloads(_ n: Int, priority: UInt8) -> [(destination: IPAddress, payload: [UInt8])] {
+        if let c = advertisementCache[n], c.priority == priority { return c.packets }
+        let i = settings.instances[n]
+        let name = i.name
+        let adv = router.machines[n].advertisement(priority: priority)
+        let source = transport.source(of: name) ?? router.machines[n].primaryAddress
+        let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
+        let destinations = i.unicastPeers.isEmpty ? [group] : i.unicastPeers
+        // AH: one sequence number and IP ID per advertisement, whatever the number of peers (as keepalived).
+        var ah: (key: [UInt8], sequence: UInt32, id: UInt16)?
+        if i.version == .v2, source.family == .inet, let key = adv.authentication.authenticationHeaderKey {
+            let id = ipIdentifications[name, default: 0] &+ 1
+            ipIdentifications[name] = id == 0 ? 1 : id
+            ah = (key, ahSequences[name, default: IPsecAHSequence()].next(), id == 0 ? 1 : id)
+        }
+        let packets = destinations.map { d in
+            var payload = VRRPCodec.encode(adv, source: source, destination: d)
+            if let ah {
+                payload = IPsecAH.seal(payload, source: source, destination: d, identification: ah.id, sequence: ah.sequence,
+                                       key: ah.key, unicast: !i.unicastPeers.isEmpty)
+            }
+            return (destination: d, payload: payload)
+        }
+        if ah == nil { advertisementCache[n] = CachedAdvertisement(priority: priority, packets: packets) }
+        return packets
     }
 
     /// The delayed second burst (`garp_master_delay`) and periodic refresh (`garp_master_refresh`).
@@ -469,7 +519,19 @@ public actor VRRPRuntime {
         }
     }
 
-    private func isMaster(_ name: String) -> Bool { router.instances[name]?.state == .master }
+    private func isMaster(_ name: String) -> Bool { router[name]?.state == .master }
+
+    /// Runs `body` isolated to the runtime from the event loop's thread (timer and socket handlers).
+    ///
+    /// The loop thread is the actor's executor and runs handlers only between its jobs, so this is
+    /// `assumeIsolated` with the check made by comparing threads, without the Swift runtime's
+    /// executor lookup: that lookup alone was about 5% of a master's CPU time.
+    private nonisolated func onLoop<T>(_ body: (isolated VRRPRuntime) -> T) -> T {
+        precondition(loop.isLoopThread, "VRRP runtime entered off its event loop thread")
+        return withoutActuallyEscaping(body) { escapable in
+            unsafeBitCast(escapable, to: ((VRRPRuntime) -> T).self)(self)
+        }
+    }
 
     /// Runs notify scripts asynchronously, in order per instance (each waits for the previous one).
     private func notify(_ scripts: VRRPNotifyScripts, group: Bool, name: String, state: VRRPState, priority: UInt8) {
@@ -506,6 +568,12 @@ public actor VRRPRuntime {
             for c in commands { _ = await ScriptRunner.run(c, identity: identity, timeout: .seconds(30)) }
         }
     }
+}
+
+/// An instance's encoded advertisement for one priority, per destination.
+private struct CachedAdvertisement {
+    var priority: UInt8
+    var packets: [(destination: IPAddress, payload: [UInt8])]
 }
 
 /// A flag the receive threads poll to know when to stop.

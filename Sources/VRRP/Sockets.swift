@@ -125,6 +125,8 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         var fd: Int32
         var source: IPAddress
         var interfaceIndex: UInt32
+        /// `sockaddr` bytes of the group and of every unicast peer, built once at open.
+        var destinations: [IPAddress: [UInt8]]
     }
 
     private struct Receiver {
@@ -184,7 +186,9 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         let key = ah ? instance.interface + "/ah" : family == .inet ? instance.interface : instance.interface + "/inet6"
         try lock.withLock {
             if let old = senders[instance.name] { close(old.fd) }
-            senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index)
+            var destinations: [IPAddress: [UInt8]] = [:]
+            for d in [group] + instance.unicastPeers { destinations[d] = socketAddress(d, scope: index) }
+            senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index, destinations: destinations)
             guard receivers[key] == nil else { return }
             let fd = try Self.rawSocket(family, interface: instance.interface, protocol: proto)
             if family == .inet {
@@ -295,7 +299,7 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         guard let s = lock.withLock({ senders[instance] }) else {
             throw VRRPRuntimeError("no socket open", context: instance)
         }
-        let address = socketAddress(destination, scope: s.interfaceIndex)
+        let address = s.destinations[destination] ?? socketAddress(destination, scope: s.interfaceIndex)
         _ = try payload.withUnsafeBytes { raw in
             try systemCall("sendto", context: "\(instance) -> \(destination)") {
                 address.withUnsafeBytes {

@@ -309,70 +309,122 @@ public struct VRRPSyncGroupCoordinator: Sendable, Hashable {
     }
 }
 
+/// An action for the instance at `index` of ``VRRPRouterMachine/machines``.
+public struct VRRPIndexedAction: Sendable, Hashable {
+    public var index: Int
+    public var action: VRRPAction
+}
+
 /// Every instance of a configuration plus its sync groups: the pure core the runtime drives.
+///
+/// Instances are kept in configuration order and addressed by index on the runtime's hot paths
+/// (a master's advertisement timer), so an event mutates its machine in place: no name hashing
+/// and no copy of the instance's settings.
 public struct VRRPRouterMachine: Sendable {
-    public private(set) var instances: [String: VRRPInstanceMachine] = [:]
+    /// The instances in configuration order.
+    public private(set) var machines: [VRRPInstanceMachine]
     /// Instance names in configuration order.
     public let order: [String]
-    private let groupOf: [String: VRRPSyncGroupCoordinator]
+    private let indexByName: [String: Int]
+    /// Per instance: its sync group, if any.
+    private let groupOf: [VRRPSyncGroupCoordinator?]
+    /// Per instance: the indices of the other members of its sync group.
+    private let peersOf: [[Int]]
 
     public init(_ machines: [VRRPInstanceMachine], syncGroups: [VRRPSyncGroupSettings] = []) {
-        var byName: [String: VRRPInstanceMachine] = [:]
-        for m in machines { byName[m.settings.name] = m }
-        instances = byName
+        self.machines = machines
         order = machines.map(\.settings.name)
-        var groups: [String: VRRPSyncGroupCoordinator] = [:]
+        var byName: [String: Int] = [:]
+        for (n, m) in machines.enumerated() { byName[m.settings.name] = n }
+        indexByName = byName
+        var groups = [VRRPSyncGroupCoordinator?](repeating: nil, count: machines.count)
+        var peers = [[Int]](repeating: [], count: machines.count)
         for g in syncGroups {
             let c = VRRPSyncGroupCoordinator(name: g.name, members: g.members.filter { byName[$0] != nil })
-            for m in c.members { groups[m] = c }
+            let indices = c.members.compactMap { byName[$0] }
+            for n in indices {
+                groups[n] = c
+                peers[n] = indices.filter { $0 != n }
+            }
         }
         groupOf = groups
+        peersOf = peers
+    }
+
+    /// The index of the instance called `name` in ``machines``.
+    public func index(of name: String) -> Int? { indexByName[name] }
+
+    /// The instance called `name`.
+    public subscript(name: String) -> VRRPInstanceMachine? { indexByName[name].map { machines[$0] } }
+
+    /// Every instance by name.
+    public var instances: [String: VRRPInstanceMachine] {
+        Dictionary(machines.map { ($0.settings.name, $0) }, uniquingKeysWith: { _, last in last })
     }
 
     /// The sync group an instance belongs to.
-    public func syncGroup(of instance: String) -> VRRPSyncGroupCoordinator? { groupOf[instance] }
+    public func syncGroup(of instance: String) -> VRRPSyncGroupCoordinator? { indexByName[instance].flatMap { groupOf[$0] } }
+
+    /// The sync group of the instance at `index`.
+    public func syncGroup(at index: Int) -> VRRPSyncGroupCoordinator? { groupOf[index] }
 
     /// The earliest deadline over all instances.
-    public var nextDeadline: Duration? { instances.values.compactMap(\.nextDeadline).min() }
+    public var nextDeadline: Duration? {
+        var earliest: Duration?
+        for m in machines {
+            if let d = m.nextDeadline, earliest.map({ d < $0 }) ?? true { earliest = d }
+        }
+        return earliest
+    }
 
     /// Applies `event` to one instance, then propagates its transitions through its sync group.
     public mutating func apply(
         _ instance: String, now: Duration, _ event: (inout VRRPInstanceMachine) -> [VRRPAction]
     ) -> [(instance: String, action: VRRPAction)] {
-        guard var m = instances[instance] else { return [] }
-        let actions = event(&m)
-        instances[instance] = m
-        var out = actions.map { (instance: instance, action: $0) }
-        guard let group = groupOf[instance] else { return out }
+        guard let n = indexByName[instance] else { return [] }
+        var out: [VRRPIndexedAction] = []
+        apply(at: n, now: now, into: &out, event)
+        return out.map { (instance: order[$0.index], action: $0.action) }
+    }
+
+    /// Applies `event` to the instance at `index` and its sync group, appending the actions to `out`.
+    public mutating func apply(
+        at index: Int, now: Duration, into out: inout [VRRPIndexedAction], _ event: (inout VRRPInstanceMachine) -> [VRRPAction]
+    ) {
+        let actions = event(&machines[index])
+        for action in actions { out.append(VRRPIndexedAction(index: index, action: action)) }
+        guard let group = groupOf[index] else { return }
         for action in actions {
             guard case .transition(let from, let to, _) = action else { continue }
-            for other in group.members where other != instance {
-                guard var o = instances[other] else { continue }
-                var forced: [VRRPAction] = []
+            for other in peersOf[index] {
+                let forced: [VRRPAction]
                 switch to {
                 case .fault:
-                    forced = o.setFault(.syncGroup(group.name), true, now: now)
+                    forced = machines[other].setFault(.syncGroup(group.name), true, now: now)
                 case .backup where from == .fault:
-                    forced = o.setFault(.syncGroup(group.name), false, now: now)
+                    forced = machines[other].setFault(.syncGroup(group.name), false, now: now)
                 case .master, .backup:
-                    if o.state != to { forced = o.force(to, now: now) }
+                    forced = machines[other].state != to ? machines[other].force(to, now: now) : []
                 default:
-                    break
+                    forced = []
                 }
-                instances[other] = o
-                out += forced.map { (instance: other, action: $0) }
+                for f in forced { out.append(VRRPIndexedAction(index: other, action: f)) }
             }
         }
-        return out
     }
 
     /// Fires every due timer.
     public mutating func timersFired(now: Duration) -> [(instance: String, action: VRRPAction)] {
-        var out: [(instance: String, action: VRRPAction)] = []
-        for name in order {
-            guard let d = instances[name]?.nextDeadline, d <= now else { continue }
-            out += apply(name, now: now) { $0.timerFired(now: now) }
+        var out: [VRRPIndexedAction] = []
+        timersFired(now: now, into: &out)
+        return out.map { (instance: order[$0.index], action: $0.action) }
+    }
+
+    /// Fires every due timer, appending the actions to `out`.
+    public mutating func timersFired(now: Duration, into out: inout [VRRPIndexedAction]) {
+        for n in machines.indices {
+            guard let d = machines[n].nextDeadline, d <= now else { continue }
+            apply(at: n, now: now, into: &out) { $0.timerFired(now: now) }
         }
-        return out
     }
 }

@@ -18,7 +18,7 @@ private actor OnLoop {
 
     func armTimer(after delay: Duration) {
         loop.setTimerHandler { [weak self] in self?.assumeIsolated { $0.record("timer") } }
-        loop.setTimer(after: delay)
+        loop.setTimer(at: VRRPEventLoop.bootTime + delay)
     }
 
     func watch(_ fd: Int32) {
@@ -30,7 +30,7 @@ private actor OnLoop {
     }
 
     func unwatch(_ fd: Int32) { loop.unwatch(fd) }
-    func disarm() { loop.setTimer(after: nil) }
+    func disarm() { loop.setTimer(at: nil) }
 }
 
 @Suite("VRRP event loop")
@@ -69,7 +69,7 @@ struct EventLoopTests {
         #expect(await actor.events.contains("read 8") == false, "an unwatched descriptor is not read")
     }
 
-    @Test("a timer re-armed before it expires fires once, at the new time; disarmed, never")
+    @Test("a timer re-armed before it expires fires once, at the new time; disarmed, never; past, at once")
     func rearmAndDisarm() async throws {
         let actor = try OnLoop()
         await actor.armTimer(after: .seconds(30))
@@ -79,5 +79,7 @@ struct EventLoopTests {
         await actor.disarm()
         try await Task.sleep(for: .milliseconds(200))
         #expect(await actor.events == ["timer"])
+        await actor.armTimer(after: .milliseconds(-5))
+        #expect(await wait(2) { await actor.events == ["timer", "timer"] }, "a deadline already past fires at once")
     }
 }

@@ -79,6 +79,12 @@ struct RuntimeTests {
         await runtime.stop()
         try await run.value
         #expect(wire.sentPriorities.last == 0, "the last advertisement says priority 0")
+        #expect(wire.sentPriorities.dropLast().allSatisfy { $0 == 100 })
+        // Re-sent advertisements (kept encoded while the priority holds) and the priority-0 one all verify.
+        for payload in wire.sentPayloads {
+            let adv = try VRRPCodec.decode(payload, source: me, destination: VRRPConstants.multicastV4, ttl: 255)
+            #expect(adv.virtualRouterID == 51 && adv.addresses == [vip] && adv.intervalCentiseconds == 5)
+        }
         #expect(addresses.events.last == "remove")
     }
 
