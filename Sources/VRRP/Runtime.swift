@@ -91,6 +91,18 @@ public actor VRRPRuntime {
 
     private nonisolated var now: Duration { VRRPEventLoop.bootTime - origin }
 
+    /// When `p` arrived, on the state machine's clock: its kernel receive time (a wall-clock time,
+    /// turned into an age) unless that is missing or implausible (the wall clock was stepped).
+    private nonisolated func arrival(of p: VRRPReceivedPacket, readAt: Duration) -> Duration {
+        guard let stamp = p.kernelTimestamp else { return readAt }
+        let current = now
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        let age = .seconds(wall.tv_sec) + .nanoseconds(wall.tv_nsec) - stamp
+        guard age >= .zero, age < .seconds(1) else { return readAt }
+        return current - age
+    }
+
     /// Current status of every instance in configuration order.
     public var status: [VRRPInstanceStatus] {
         router.machines.map {
@@ -184,10 +196,12 @@ public actor VRRPRuntime {
             }
             loop.watch(fd) { [weak self] in
                 guard let self else { return }
-                // The clock is read as the packet is taken, before decoding: the Master_Down timer
-                // counts from the advertisement's arrival (keepalived reads it once per wake-up).
-                let arrival = self.now
+                // The Master_Down timer counts from the advertisement's arrival: the kernel's
+                // receive time when the socket gives it, else the time the loop got to the socket
+                // (keepalived reads the clock once per wake-up).
+                let readAt = self.now
                 guard let p = t.receive(interface: interface) else { return }
+                let arrival = self.arrival(of: p, readAt: readAt)
                 self.onLoop { $0.handle(p, arrivedAt: arrival) }
             }
             watched.append(fd)

@@ -22,6 +22,8 @@ enum SocketConstant {
     static let ipHeaderIncluded: Int32 = 3
     /// `SO_BINDTODEVICE`.
     static let bindToDevice: Int32 = 25
+    /// `SIOCGSTAMPNS`: the kernel's receive time of the last packet read from a socket.
+    static let getReceiveStampNanoseconds: UInt = 0x8907
     /// `ETH_P_ARP`.
     static let etherTypeARP: UInt16 = 0x0806
     /// `ARPHRD_ETHER`.
@@ -66,6 +68,9 @@ public struct VRRPReceivedPacket: Sendable {
     /// The whole IPv4 datagram when the message came inside an IPsec AH (`auth_type AH`);
     /// `payload` is then the VRRP message after the AH header.
     public var authenticatedDatagram: [UInt8]? = nil
+    /// When the kernel received the packet, as time since the epoch on CLOCK_REALTIME (nil when
+    /// the transport cannot tell).
+    public var kernelTimestamp: Duration? = nil
 }
 
 /// Sends advertisements and receives packets: the I/O the runtime needs, behind a protocol for tests.
@@ -209,6 +214,9 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
             }
             var tv = timeval(tv_sec: 0, tv_usec: 200_000)
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            // The first SIOCGSTAMPNS switches receive time-stamping on (and finds no packet yet).
+            var stamp = timespec()
+            _ = ioctl(fd, SocketConstant.getReceiveStampNanoseconds, &stamp)
             receivers[key] = Receiver(fd: fd, family: family, interface: instance.interface, ipProtocol: proto)
         }
     }
@@ -227,7 +235,12 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
     /// Blocks up to 200 ms for one packet on the socket `key` names; `nil` on timeout.
     public func receive(interface key: String) -> VRRPReceivedPacket? {
         guard let r = lock.withLock({ receivers[key] }) else { return nil }
-        return r.family == .inet ? receive4(r) : receive6(r)
+        guard var p = r.family == .inet ? receive4(r) : receive6(r) else { return nil }
+        var stamp = timespec()
+        if ioctl(r.fd, SocketConstant.getReceiveStampNanoseconds, &stamp) == 0 {
+            p.kernelTimestamp = .seconds(stamp.tv_sec) + .nanoseconds(stamp.tv_nsec)
+        }
+        return p
     }
 
     private func receive4(_ r: Receiver) -> VRRPReceivedPacket? {
