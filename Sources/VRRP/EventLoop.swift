@@ -13,8 +13,8 @@ import VigilSupport
 /// hop through the task pool; those hops cost a new master about half a millisecond.
 ///
 /// It is the runtime actor's serial executor. Timer and socket handlers run on the loop thread
-/// outside any job and enter the actor with `assumeIsolated`, which ``checkIsolated()`` allows
-/// on this thread.
+/// outside any job and enter the actor isolated (the runtime's `onLoop`, which checks
+/// ``isLoopThread``); ``checkIsolated()`` allows `assumeIsolated` on this thread too.
 final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
     private let epfd: Int32
     /// `eventfd` that wakes `epoll_wait` when jobs are enqueued or the loop should stop.
