@@ -132,12 +132,7 @@ public actor VRRPRuntime {
             }
             // Encode the advertisement now, unsent: a backup's first one is its takeover's, and
             // Swift's first run of a code path (type metadata, conformance lookups) costs time.
-            if i.version == .v2 && i.authentication.authenticationHeaderKey != nil {
-                // AH packets are sealed when sent (each takes a sequence number): encode only.
-                _ = VRRPCodec.encode(router.machines[n].advertisement(priority: 1), source: source, destination: i.unicastPeers.first ?? .v4(0))
-            } else {
-                _ = advertisementPayloads(n, priority: router.machines[n].effectivePriority)
-            }
+            _ = encodedAdvertisement(n, priority: router.machines[n].effectivePriority)
         }
         loop.setTimerHandler { [weak self] in self?.onLoop { $0.fire() } }
         startReceivers()
@@ -407,10 +402,8 @@ public actor VRRPRuntime {
     private func fire() {
         armedDeadline = nil
         guard !stopped else { return }
-        var actions = takeActionBuffer()
-        router.timersFired(now: now, into: &actions)
-        perform(actions)
-        returnActionBuffer(actions)
+        let t = now
+        performActions { router.timersFired(now: t, into: &$0) }
         rearm()
     }
 
@@ -418,21 +411,17 @@ public actor VRRPRuntime {
 
     /// Applies `event` to the instance at `index` (and its sync group) and performs the actions.
     private func apply(_ index: Int, now t: Duration, _ event: (inout VRRPInstanceMachine) -> [VRRPAction]) {
-        var actions = takeActionBuffer()
-        router.apply(at: index, now: t, into: &actions, event)
+        performActions { router.apply(at: index, now: t, into: &$0, event) }
+    }
+
+    /// Performs the actions `fill` appends, in the reused ``actionBuffer``.
+    private func performActions(_ fill: (inout [VRRPIndexedAction]) -> Void) {
+        var actions = actionBuffer
+        actionBuffer = []
+        fill(&actions)
         perform(actions)
-        returnActionBuffer(actions)
-    }
-
-    private func takeActionBuffer() -> [VRRPIndexedAction] {
-        defer { actionBuffer = [] }
-        return actionBuffer
-    }
-
-    private func returnActionBuffer(_ actions: [VRRPIndexedAction]) {
-        var a = actions
-        a.removeAll(keepingCapacity: true)
-        actionBuffer = a
+        actions.removeAll(keepingCapacity: true)
+        actionBuffer = actions
     }
 
     private func perform(_ actions: [VRRPIndexedAction]) {
@@ -454,10 +443,7 @@ public actor VRRPRuntime {
         do {
             switch a.action {
             case .sendAdvertisement(let priority):
-                for (destination, payload) in advertisementPayloads(n, priority: priority) {
-                    try transport.send(payload, instance: name, to: destination)
-                    counters.advertisementsSent += 1
-                }
+                try sendAdvertisement(n, priority: priority)
             case .addVirtualAddresses:
                 try addresses.add(settings.instances[n])
             case .removeVirtualAddresses:
@@ -482,34 +468,44 @@ public actor VRRPRuntime {
         }
     }
 
-    /// The advertisement of the instance at `index` with `priority`, encoded for each destination
-    /// (the group, or every unicast peer). Reuses the last encoding while the priority is the same;
-    /// `auth_type AH` packets are sealed afresh each time (sequence number and IP ID).
-    private func advertisementPayloads(_ n: Int, priority: UInt8) -> [(destination: IPAddress, payload: [UInt8])] {
-        if let c = advertisementCache[n], c.priority == priority { return c.packets }
-        let i = settings.instances[n]
-        let name = i.name
-        let adv = router.machines[n].advertisement(priority: priority)
-        let source = transport.source(of: name) ?? router.machines[n].primaryAddress
-        let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
-        let destinations = i.unicastPeers.isEmpty ? [group] : i.unicastPeers
-        // AH: one sequence number and IP ID per advertisement, whatever the number of peers (as keepalived).
-        var ah: (key: [UInt8], sequence: UInt32, id: UInt16)?
-        if i.version == .v2, source.family == .inet, let key = adv.authentication.authenticationHeaderKey {
+    /// Sends the advertisement of the instance at `index` with `priority` to each destination.
+    /// `auth_type AH` seals it with the next sequence number and IP ID, one per advertisement
+    /// whatever the number of peers (as keepalived).
+    private func sendAdvertisement(_ n: Int, priority: UInt8) throws {
+        let name = router.order[n]
+        let encoded = encodedAdvertisement(n, priority: priority)
+        var seal: (sequence: UInt32, id: UInt16)?
+        if encoded.sealKey != nil {
             let id = ipIdentifications[name, default: 0] &+ 1
             ipIdentifications[name] = id == 0 ? 1 : id
-            ah = (key, ahSequences[name, default: IPsecAHSequence()].next(), id == 0 ? 1 : id)
+            seal = (ahSequences[name, default: IPsecAHSequence()].next(), id == 0 ? 1 : id)
         }
-        let packets = destinations.map { d in
-            var payload = VRRPCodec.encode(adv, source: source, destination: d)
-            if let ah {
-                payload = IPsecAH.seal(payload, source: source, destination: d, identification: ah.id, sequence: ah.sequence,
-                                       key: ah.key, unicast: !i.unicastPeers.isEmpty)
+        for (destination, payload) in encoded.packets {
+            var bytes = payload
+            if let key = encoded.sealKey, let seal {
+                bytes = IPsecAH.seal(payload, source: encoded.source, destination: destination, identification: seal.id,
+                                     sequence: seal.sequence, key: key, unicast: encoded.unicast)
             }
-            return (destination: d, payload: payload)
+            try transport.send(bytes, instance: name, to: destination)
+            counters.advertisementsSent += 1
         }
-        if ah == nil { advertisementCache[n] = CachedAdvertisement(priority: priority, packets: packets) }
-        return packets
+    }
+
+    /// The advertisement of the instance at `index` with `priority`, encoded for each destination
+    /// (the group, or every unicast peer); kept and reused while the priority is the same.
+    private func encodedAdvertisement(_ n: Int, priority: UInt8) -> CachedAdvertisement {
+        if let c = advertisementCache[n], c.priority == priority { return c }
+        let i = settings.instances[n]
+        let adv = router.machines[n].advertisement(priority: priority)
+        let source = transport.source(of: i.name) ?? router.machines[n].primaryAddress
+        let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
+        let destinations = i.unicastPeers.isEmpty ? [group] : i.unicastPeers
+        let sealKey = i.version == .v2 && source.family == .inet ? adv.authentication.authenticationHeaderKey : nil
+        let c = CachedAdvertisement(
+            priority: priority, source: source, sealKey: sealKey, unicast: !i.unicastPeers.isEmpty,
+            packets: destinations.map { (destination: $0, payload: VRRPCodec.encode(adv, source: source, destination: $0)) })
+        advertisementCache[n] = c
+        return c
     }
 
     /// The delayed second burst (`garp_master_delay`) and periodic refresh (`garp_master_refresh`).
@@ -587,6 +583,10 @@ public actor VRRPRuntime {
 /// An instance's encoded advertisement for one priority, per destination.
 private struct CachedAdvertisement {
     var priority: UInt8
+    var source: IPAddress
+    /// `auth_type AH`: the key each send seals the packets with.
+    var sealKey: [UInt8]?
+    var unicast: Bool
     var packets: [(destination: IPAddress, payload: [UInt8])]
 }
 
