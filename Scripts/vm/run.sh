@@ -33,7 +33,10 @@ ip link set lo up
 echo \$? > "$share/rc"
 GUEST
 chmod +x "$share/guest.sh"
-timeout "${VM_TIMEOUT:-1800}" vng -r "$kernel" --disable-kvm -m "${VM_MEM:-2G}" --cpus 2 \
+# VM_APPEND: extra kernel command-line options, e.g. VM_APPEND="clocksource=tsc tsc=reliable".
+append=()
+for opt in ${VM_APPEND:-}; do append+=(--append "$opt"); done
+timeout "${VM_TIMEOUT:-1800}" vng -r "$kernel" --disable-kvm -m "${VM_MEM:-2G}" --cpus 2 "${append[@]}" \
   --rwdir "$share" --rwdir "$cwd" --rwdir /tmp --exec "$share/guest.sh" > "$share/console" 2>&1 || true
 if [ ! -f "$share/rc" ]; then
   echo "vm: the guest did not finish; console output follows" >&2

@@ -24,14 +24,25 @@ public struct ProbeEvent: Sendable {
 public struct ProbeStatistics: Sendable {
     public var checks = 0
     public var failures = 0
-    /// Start time minus scheduled time of each probe, in seconds (bounded sample).
-    public var lateness: [Double] = []
+    /// Upper bounds, in seconds, of the lateness histogram's buckets; a last bucket takes the rest.
+    public static let latenessBounds: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
+    /// Checks per lateness bucket (start time minus scheduled time), one more than ``latenessBounds``.
+    public var latenessCounts = [Int](repeating: 0, count: ProbeStatistics.latenessBounds.count + 1)
 
-    /// The q-quantile (0…1) of lateness in seconds; 0 with no samples.
+    public init() {}
+
+    /// The upper bound of the bucket holding the q-quantile (0…1) of lateness, in seconds:
+    /// 0 with no checks, infinity when it lies beyond the last bound.
     public func latenessQuantile(_ q: Double) -> Double {
-        guard !lateness.isEmpty else { return 0 }
-        let s = lateness.sorted()
-        return s[min(s.count - 1, Int((Double(s.count - 1) * q).rounded(.up)))]
+        let total = latenessCounts.reduce(0, +)
+        guard total > 0 else { return 0 }
+        let rank = max(1, Int((Double(total) * q).rounded(.up)))
+        var seen = 0
+        for (i, n) in latenessCounts.enumerated() {
+            seen += n
+            if seen >= rank { return i < Self.latenessBounds.count ? Self.latenessBounds[i] : .infinity }
+        }
+        return .infinity
     }
 }
 
@@ -70,9 +81,6 @@ public final class CheckPool: Sendable {
     /// Every probe result that changed a checker's state (and, with `reportAll`, every result).
     public let events: AsyncStream<ProbeEvent>
     private let cancellation = Mutex<(cancelled: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    /// Bound on stored lateness samples.
-    static let maxSamples = 2_000_000
 
     /// `reactorThreads`: one reactor serves about 20,000 checks a second on a current core, and
     /// in the lab VM more threads cost more CPU per check (loopback and socket-table contention)
@@ -114,7 +122,7 @@ public final class CheckPool: Sendable {
     /// The probe that runs `spec`.
     public func index(of spec: CheckSpec) -> Int? { indexBySpec[spec] }
 
-    public var statistics: ProbeStatistics { sink.stats.withLock { $0 } }
+    public var statistics: ProbeStatistics { sink.statistics }
 
     /// Runs all probes until the calling task is cancelled, then stops the reactors and finishes
     /// ``events``. Call once.
@@ -150,8 +158,34 @@ public final class CheckPool: Sendable {
 }
 
 /// Where probes report: statistics and the event stream, shared by every probe of a pool.
+/// Counting a check costs a few relaxed atomic additions, no lock.
 final class ProbeSink: Sendable {
-    let stats = Mutex(ProbeStatistics())
+    private let failures = Atomic<Int>(0)
+    private let lateness: [Counter] = (0...ProbeStatistics.latenessBounds.count).map { _ in Counter() }
+    private let latenessBoundsNanoseconds = ProbeStatistics.latenessBounds.map { UInt64($0 * 1e9) }
+
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    /// Counts one finished check that started `late` nanoseconds after its schedule (the
+    /// histogram's total is the check count).
+    func record(success: Bool, late: UInt64) {
+        if !success { failures.wrappingAdd(1, ordering: .relaxed) }
+        let bounds = latenessBoundsNanoseconds
+        var i = 0
+        while i < bounds.count, late > bounds[i] { i += 1 }
+        lateness[i].value.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    var statistics: ProbeStatistics {
+        var s = ProbeStatistics()
+        s.latenessCounts = lateness.map { $0.value.load(ordering: .relaxed) }
+        s.checks = s.latenessCounts.reduce(0, +)
+        s.failures = failures.load(ordering: .relaxed)
+        return s
+    }
+
     let continuation: AsyncStream<ProbeEvent>.Continuation
     let reportAll: Bool
     let logger: Logger
@@ -211,12 +245,7 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     func exchangeFinished(_ result: CheckResult) {
         guard !reactor.isStopping else { return }
         let change = state.record(result)
-        let late = self.late
-        sink.stats.withLock { s in
-            s.checks += 1
-            if !result.isSuccess { s.failures += 1 }
-            if s.lateness.count < CheckPool.maxSamples { s.lateness.append(Double(late) / 1e9) }
-        }
+        sink.record(success: result.isSuccess, late: late)
         if let up = change.becameUp {
             if case .failure(let why) = result, !up {
                 sink.logger.info("\(spec.kind.name) \(describeTarget(spec)) down: \(why)")

@@ -19,6 +19,9 @@ public struct HTTPChecker: ReactorChecker {
     let requests: [[UInt8]]
     /// The conversation of each of `settings.urls`, built once and copied per check.
     let conversations: [HTTPExchange]
+    /// What a plain HTTP_GET check on the reactor needs, in one object (a check then retains
+    /// one reference, not every field of this struct); nil for SSL_GET.
+    private let plain: PlainHTTPPlan?
 
     /// Throws when SSL_GET verification material (CA file) cannot be loaded.
     public init(settings: HTTPCheckSettings, reactor: ProbeReactor, group: any EventLoopGroup) throws {
@@ -31,6 +34,10 @@ public struct HTTPChecker: ReactorChecker {
         self.requests = requests
         self.conversations = zip(settings.urls, requests).map { Self.exchange($0, request: $1, settings: settings, box: nil) }
         self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
+        self.plain = settings.tls == nil
+            ? PlainHTTPPlan(reactor: reactor, addresses: addresses, conversations: conversations,
+                            paths: settings.urls.map(\.path))
+            : nil
     }
 
     public func check() async -> CheckResult {
@@ -43,8 +50,8 @@ public struct HTTPChecker: ReactorChecker {
 
     /// Plain HTTP_GET runs every url in turn on the reactor thread; SSL_GET does not (TLS is NIO's).
     func start(owner: any ExchangeOwner) -> Bool {
-        guard tls == nil else { return false }
-        HTTPURLSequence(checker: self, owner: owner).next()
+        guard let plain else { return false }
+        HTTPURLSequence(plan: plain, owner: owner).next()
         return true
     }
 
@@ -105,28 +112,43 @@ public struct HTTPChecker: ReactorChecker {
     }
 }
 
+/// A plain HTTP_GET checker's reactor-side parts.
+private final class PlainHTTPPlan: Sendable {
+    let reactor: ProbeReactor
+    let addresses: ProbeAddresses
+    let conversations: [HTTPExchange]
+    let paths: [String]
+
+    init(reactor: ProbeReactor, addresses: ProbeAddresses, conversations: [HTTPExchange], paths: [String]) {
+        self.reactor = reactor
+        self.addresses = addresses
+        self.conversations = conversations
+        self.paths = paths
+    }
+}
+
 /// One HTTP_GET check on the reactor thread: the urls in turn, stopping at the first failure.
 private final class HTTPURLSequence: ExchangeOwner {
-    let checker: HTTPChecker
+    let plan: PlainHTTPPlan
     let owner: any ExchangeOwner
     var index = 0
 
-    init(checker: HTTPChecker, owner: any ExchangeOwner) {
-        self.checker = checker
+    init(plan: PlainHTTPPlan, owner: any ExchangeOwner) {
+        self.plan = plan
         self.owner = owner
     }
 
     func next() {
-        guard index < checker.conversations.count else {
+        guard index < plan.conversations.count else {
             owner.exchangeFinished(.success(weight: nil))
             return
         }
-        checker.reactor.startExchange(checker.addresses, checker.conversations[index], owner: self)
+        plan.reactor.startExchange(plan.addresses, plan.conversations[index], owner: self)
     }
 
     func exchangeFinished(_ result: CheckResult) {
         if case .failure(let why) = result {
-            owner.exchangeFinished(checker.failure(checker.settings.urls[index], why))
+            owner.exchangeFinished(.failure("HTTP \(plan.paths[index]): \(why)"))
             return
         }
         index += 1

@@ -41,7 +41,8 @@ public final class ProbeReactor: @unchecked Sendable {
     /// With a common timeout, exchanges end their time in the order they started, so a deadline
     /// costs O(1) instead of a heap insertion and removal.
     private var deadlines: [DeadlineQueue] = []
-    private var exchanges: [ActiveExchange?] = []
+    /// One exchange object per slot, reused from check to check (a free slot's has token 0).
+    private var exchanges: [ActiveExchange] = []
     private var freeSlots: [Int] = []
     private var generation: UInt32 = 0
     private var stopping = false
@@ -144,11 +145,11 @@ public final class ProbeReactor: @unchecked Sendable {
             time = Self.now()
             if n > 0 {
                 for i in 0..<Int(n) {
-                    let token = events[i].data.u64
-                    if token == UInt64.max {
+                    let data = events[i].data.u64
+                    if data == UInt64.max {
                         drainInbox()
                     } else {
-                        ready(token: token, events: events[i].events)
+                        readySlot(Int(truncatingIfNeeded: data), events: events[i].events)
                     }
                 }
             }
@@ -159,7 +160,8 @@ public final class ProbeReactor: @unchecked Sendable {
                 timer.reactorTimerFired()
             }
         }
-        for case let exchange? in exchanges { finish(exchange, .failure("probe abandoned: checker stopping")) }
+        for exchange in exchanges where exchange.token != 0 { finish(exchange, .failure("probe abandoned: checker stopping")) }
+        for exchange in exchanges where exchange.fd != -1 { close(exchange.fd) }
         while let next = waiting.popFirst() { next.owner.exchangeFinished(.failure("probe abandoned: checker stopping")) }
         exchanges.removeAll()
         timers = TimerHeap()
@@ -212,15 +214,21 @@ public final class ProbeReactor: @unchecked Sendable {
         let owner: any ExchangeOwner
     }
 
-    /// One TCP connection carrying one conversation.
+    /// A connection slot: one conversation at a time over the slot's own socket. The slot keeps
+    /// its object, its read buffer's memory and its socket from check to check: a check allocates
+    /// nothing here, and costs no socket(2), close(2) or epoll registration (see ``finish``).
     private final class ActiveExchange {
-        let fd: Int32
-        let token: UInt64
+        /// The slot's socket, registered with the slot's number as its epoll data; -1 for none.
+        var fd: Int32 = -1
+        /// `fd`'s address family.
+        var family: Int32 = 0
+        /// Generation and slot; 0 while the slot is free.
+        var token: UInt64 = 0
         var conversation: any Conversation
-        let addresses: ProbeAddresses
-        let owner: any ExchangeOwner
+        var addresses: ProbeAddresses
+        var owner: any ExchangeOwner
         var connected = false
-        /// The peer closed first: closing normally leaves no TIME_WAIT on this side.
+        /// The peer closed first (a bound socket then closes normally, leaving no TIME_WAIT).
         var peerClosed = false
         var buffer = ByteBuffer()
         var pending: [UInt8] = []
@@ -228,14 +236,39 @@ public final class ProbeReactor: @unchecked Sendable {
         /// Result to report once `pending` is sent (a parting word such as SMTP's QUIT).
         var finishAfterSend: CheckResult?
 
-        init(fd: Int32, token: UInt64, conversation: any Conversation, addresses: ProbeAddresses, owner: any ExchangeOwner) {
-            self.fd = fd
+        init(addresses: ProbeAddresses, owner: any ExchangeOwner) {
+            self.conversation = ConnectOnly()
+            self.addresses = addresses
+            self.owner = owner
+        }
+
+        /// Takes on a new exchange.
+        func reset(token: UInt64, conversation: any Conversation, addresses: ProbeAddresses, owner: any ExchangeOwner) {
             self.token = token
             self.conversation = conversation
             self.addresses = addresses
             self.owner = owner
+            connected = false
+            peerClosed = false
+            if buffer.capacity > 64 * 1024 { buffer = ByteBuffer() } else { buffer.clear() }
+            pending = []
+            pendingOffset = 0
+            finishAfterSend = nil
+        }
+
+        /// Frees the slot, letting go of the owner and the conversation until the next exchange.
+        func release(idle: any ExchangeOwner) {
+            token = 0
+            owner = idle
+            conversation = ConnectOnly()
         }
     }
+
+    /// Stands in as a free slot's owner, so the slot holds no probe alive.
+    private final class IdleOwner: ExchangeOwner {
+        func exchangeFinished(_ result: CheckResult) {}
+    }
+    private let idleOwner = IdleOwner()
 
     /// Connects to `addresses` and runs `conversation`; `owner` hears the result exactly once on
     /// the reactor thread, at the latest when `addresses.timeout` has passed (the whole exchange
@@ -249,27 +282,24 @@ public final class ProbeReactor: @unchecked Sendable {
             waiting.append(PendingExchange(addresses: addresses, conversation: conversation, owner: owner))
             return
         }
-        let fd: Int32, connected: Bool
+        let slot = freeSlots.popLast() ?? {
+            exchanges.append(ActiveExchange(addresses: addresses, owner: idleOwner))
+            return exchanges.count - 1
+        }()
+        let exchange = exchanges[slot]
+        let connected: Bool
         do throws(SystemCallError) {
-            (fd, connected) = try ProbeSocket.connect(addresses)
+            connected = try connectSlot(exchange, slot: slot, to: addresses)
         } catch {
+            freeSlots.append(slot)
             owner.exchangeFinished(.failure("connect to \(addresses.label): \(error.errno)"))
             return
         }
-        let slot = freeSlots.popLast() ?? { exchanges.append(nil); return exchanges.count - 1 }()
         inFlight += 1
         generation &+= 1
+        if generation == 0 { generation = 1 }
         let token = UInt64(generation) << 32 | UInt64(slot)
-        let exchange = ActiveExchange(fd: fd, token: token, conversation: conversation, addresses: addresses, owner: owner)
-        exchanges[slot] = exchange
-        var ev = epoll_event()
-        // Edge-triggered: one registration serves connect, request and reply (no EPOLL_CTL_MOD).
-        ev.events = EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
-        ev.data.u64 = token
-        if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 {
-            finish(exchange, .failure("epoll_ctl: \(Errno.current)"))
-            return
-        }
+        exchange.reset(token: token, conversation: conversation, addresses: addresses, owner: owner)
         let timeout = addresses.timeoutNanoseconds
         if let q = deadlines.firstIndex(where: { $0.timeout == timeout }) {
             deadlines[q].append(time &+ timeout, token)
@@ -279,6 +309,46 @@ public final class ProbeReactor: @unchecked Sendable {
             deadlines.append(queue)
         }
         if connected { becameConnected(exchange) }
+    }
+
+    /// Starts `exchange`'s connection to `addresses` over the slot's socket, opening and
+    /// registering one first when the slot has none of the right family (or the probe binds a
+    /// source, which takes a fresh socket each time). Returns whether it is already up.
+    private func connectSlot(_ exchange: ActiveExchange, slot: Int, to addresses: ProbeAddresses) throws(SystemCallError) -> Bool {
+        if exchange.fd == -1 || exchange.family != addresses.target.family || addresses.local != nil {
+            if exchange.fd != -1 {
+                close(exchange.fd)
+                exchange.fd = -1
+            }
+            let fd = try ProbeSocket.open(addresses)
+            var ev = epoll_event()
+            // Edge-triggered: one registration serves every connect, request and reply of the slot.
+            // epoll reports a socket's state as of delivery, so an edge still queued from the
+            // slot's previous connection describes the current one.
+            ev.events = EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+            ev.data.u64 = UInt64(slot)
+            if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 {
+                let e = Errno.current
+                close(fd)
+                throw SystemCallError(call: "epoll_ctl", errno: e)
+            }
+            exchange.fd = fd
+            exchange.family = addresses.target.family
+        }
+        do throws(SystemCallError) {
+            return try ProbeSocket.startConnect(exchange.fd, to: addresses)
+        } catch {
+            close(exchange.fd)
+            exchange.fd = -1
+            throw error
+        }
+    }
+
+    /// An epoll event for a slot's socket; ignored while the slot is free.
+    private func readySlot(_ slot: Int, events: UInt32) {
+        guard slot >= 0, slot < exchanges.count else { return }
+        let token = exchanges[slot].token
+        if token != 0 { ready(token: token, events: events) }
     }
 
     /// An exchange's deadline: unless it already ended, it fails now.
@@ -302,8 +372,9 @@ public final class ProbeReactor: @unchecked Sendable {
 
     private func lookup(_ token: UInt64) -> ActiveExchange? {
         let slot = Int(token & 0xFFFF_FFFF)
-        guard slot < exchanges.count, let e = exchanges[slot], e.token == token else { return nil }
-        return e
+        guard token != 0, slot < exchanges.count else { return nil }
+        let e = exchanges[slot]
+        return e.token == token ? e : nil
     }
 
     private func ready(token: UInt64, events: UInt32) {
@@ -367,6 +438,8 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     private func readAvailable(_ exchange: ActiveExchange) {
+        // A finished exchange's object may already carry the next one: compare tokens, not objects.
+        let token = exchange.token
         while true {
             let n: Int?
             do throws(SystemCallError) {
@@ -390,7 +463,7 @@ public final class ProbeReactor: @unchecked Sendable {
                 }
             case .send(let bytes):
                 send(exchange, bytes)
-                guard lookup(exchange.token) != nil else { return }
+                guard exchange.token == token else { return }
             case .finished(let result):
                 finish(exchange, result)
                 return
@@ -403,13 +476,20 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     private func finish(_ exchange: ActiveExchange, _ result: CheckResult) {
-        let slot = Int(exchange.token & 0xFFFF_FFFF)
-        guard slot < exchanges.count, exchanges[slot] === exchange else { return }
-        exchanges[slot] = nil
-        freeSlots.append(slot)
+        guard exchange.token != 0 else { return }
+        freeSlots.append(Int(exchange.token & 0xFFFF_FFFF))
         inFlight -= 1
-        if exchange.peerClosed { close(exchange.fd) } else { ProbeSocket.abort(exchange.fd) }
-        exchange.owner.exchangeFinished(result)
+        if exchange.addresses.local != nil {
+            // A bound source port is the probe's own: free it now.
+            if exchange.peerClosed { close(exchange.fd) } else { ProbeSocket.abort(exchange.fd) }
+            exchange.fd = -1
+        } else if !ProbeSocket.disconnect(exchange.fd) {
+            close(exchange.fd)
+            exchange.fd = -1
+        }
+        let owner = exchange.owner
+        exchange.release(idle: idleOwner)
+        owner.exchangeFinished(result)
         while inFlight < maxInFlight, let next = waiting.popFirst() {
             startExchange(next.addresses, next.conversation, owner: next.owner)
         }

@@ -74,30 +74,46 @@ final class ProbeAddresses: Sendable {
 
 /// Non-blocking TCP socket calls of the probe reactor, through the ``systemCall`` funnel.
 enum ProbeSocket {
-    /// Opens a non-blocking, close-on-exec TCP socket, binds it when asked and starts connecting.
-    /// Returns the descriptor and whether the connection is already up (loopback can be instant).
-    static func connect(_ addresses: ProbeAddresses) throws(SystemCallError) -> (fd: Int32, connected: Bool) {
+    /// Opens a non-blocking, close-on-exec TCP socket for `addresses`' family, bound to its
+    /// source when it has one.
+    static func open(_ addresses: ProbeAddresses) throws(SystemCallError) -> Int32 {
         let fd = try systemCall("socket") {
             socket(addresses.target.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        do throws(SystemCallError) {
-            if let local = addresses.local {
+        if let local = addresses.local {
+            do throws(SystemCallError) {
                 var one: Int32 = 1
                 try systemCall("setsockopt(SO_REUSEADDR)") {
                     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
                 }
                 try systemCall("bind") { local.withSockaddr { Glibc.bind(fd, $0, $1) } }
+            } catch {
+                close(fd)
+                throw error
             }
-            let rc = addresses.target.withSockaddr { Glibc.connect(fd, $0, $1) }
-            if rc == 0 { return (fd, true) }
-            let e = Errno.current
-            if e.rawValue == EINPROGRESS { return (fd, false) }
-            if e == .interrupted { return (fd, false) }  // the connect goes on in the background
-            throw SystemCallError(call: "connect", errno: e)
-        } catch {
-            close(fd)
-            throw error
         }
+        return fd
+    }
+
+    /// Starts connecting `fd` to `addresses.target`; returns whether the connection is already up
+    /// (loopback can be instant).
+    static func startConnect(_ fd: Int32, to addresses: ProbeAddresses) throws(SystemCallError) -> Bool {
+        let rc = addresses.target.withSockaddr { Glibc.connect(fd, $0, $1) }
+        if rc == 0 { return true }
+        let e = Errno.current
+        if e.rawValue == EINPROGRESS { return false }
+        if e == .interrupted { return false }  // the connect goes on in the background
+        throw SystemCallError(call: "connect", errno: e)
+    }
+
+    /// Ends `fd`'s connection, whatever its state, and leaves the socket ready to connect again:
+    /// `connect(2)` to an `AF_UNSPEC` address (Linux's `tcp_disconnect`). An open connection is
+    /// reset, as ``abort(_:)`` does, so no TIME_WAIT is left; the local port is released and the
+    /// next connect picks a new one. Returns false when the socket should be closed instead.
+    static func disconnect(_ fd: Int32) -> Bool {
+        var unspec = sockaddr()
+        unspec.sa_family = sa_family_t(AF_UNSPEC)
+        return Glibc.connect(fd, &unspec, socklen_t(MemoryLayout<sockaddr>.size)) == 0
     }
 
     /// Closes with a reset (`SO_LINGER` 0) so the checker's side keeps no TIME_WAIT socket per

@@ -50,7 +50,21 @@ struct CheckPoolTests {
         }
         #expect(sawDown)
         await restarted?.stop()
-        #expect(pool.statistics.checks > 0)
+        let stats = pool.statistics
+        #expect(stats.checks > 0 && stats.failures > 0)
+        #expect(stats.latenessCounts.reduce(0, +) == stats.checks)
+    }
+
+    @Test("lateness quantiles are read from the histogram's bucket bounds")
+    func latenessQuantiles() {
+        var s = ProbeStatistics()
+        #expect(s.latenessQuantile(0.99) == 0)
+        s.latenessCounts[0] = 98   // within 1 ms
+        s.latenessCounts[5] = 1    // 20-50 ms
+        s.latenessCounts[ProbeStatistics.latenessBounds.count] = 1  // beyond 5 s
+        #expect(s.latenessQuantile(0.5) == 0.001)
+        #expect(s.latenessQuantile(0.99) == 0.05)
+        #expect(s.latenessQuantile(1) == .infinity)
     }
 }
 

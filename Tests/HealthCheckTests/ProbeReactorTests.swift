@@ -21,6 +21,46 @@ struct ProbeReactorTests {
         await server.stop()
     }
 
+    @Test("checks through reused connection slots each get their own server's verdict")
+    func reusedSlots() async throws {
+        let reactor = try ProbeReactor(name: "test-reuse", maxInFlight: 3)
+        let good = try await TestServer.start(.http(status: 200, body: "ok"))
+        let bad = try await TestServer.start(.http(status: 500, body: "no"))
+        let gone = try await TestServer.start(.silent)
+        let gonePort = gone.port
+        await gone.stop()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let goodCheck = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(good.port), urls: [URLCheck(path: "/")]),
+                                        reactor: reactor, group: group)
+        let badCheck = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(bad.port), urls: [URLCheck(path: "/")]),
+                                       reactor: reactor, group: group)
+        let goneCheck = TCPChecker(settings: connection(gonePort), reactor: reactor)
+        let results = await withTaskGroup(of: (Int, CheckResult).self) { tasks in
+            for i in 0..<60 {
+                tasks.addTask {
+                    switch i % 3 {
+                    case 0: (0, await goodCheck.check())
+                    case 1: (1, await badCheck.check())
+                    default: (2, await goneCheck.check())
+                    }
+                }
+            }
+            return await tasks.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 60)
+        for (kind, result) in results {
+            switch (kind, result) {
+            case (0, .success): break
+            case (1, .failure(let why)): #expect(why.contains("status 500"), "\(why)")
+            case (2, .failure(let why)): #expect(why.contains("connect"), "\(why)")
+            default: Issue.record("server \(kind) got \(result)")
+            }
+        }
+        await reactor.shutdown()
+        await good.stop()
+        await bad.stop()
+    }
+
     @Test("a check still open when the reactor stops ends as abandoned; later checks fail at once")
     func stopping() async throws {
         let reactor = try ProbeReactor(name: "test-stop")
