@@ -20,8 +20,9 @@ protocol ReactorTimerTarget: AnyObject {
 }
 
 /// One thread running an epoll loop, a timer heap and the plain-TCP conversations of the
-/// checks given to it — keepalived's scheduler design, so a check costs about what it costs
-/// keepalived: a handful of system calls, no channel pipeline, no task hop.
+/// checks given to it — keepalived's scheduler design: no channel pipeline, no task hop. Its
+/// connection slots keep their sockets from check to check, so a TCP_CHECK is two system calls
+/// (connect, and a disconnect that resets the connection).
 ///
 /// Everything not marked otherwise runs on the reactor's own thread (``execute(_:)`` gets
 /// there from anywhere). TLS conversations run on SwiftNIO instead (see `runExchange`).

@@ -21,7 +21,7 @@ struct ProbeReactorTests {
         await server.stop()
     }
 
-    @Test("checks through reused connection slots each get their own server's verdict")
+    @Test("checks through reused connection slots each get their own server's verdict, IPv4 and IPv6")
     func reusedSlots() async throws {
         let reactor = try ProbeReactor(name: "test-reuse", maxInFlight: 3)
         let good = try await TestServer.start(.http(status: 200, body: "ok"))
@@ -35,22 +35,27 @@ struct ProbeReactorTests {
         let badCheck = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(bad.port), urls: [URLCheck(path: "/")]),
                                        reactor: reactor, group: group)
         let goneCheck = TCPChecker(settings: connection(gonePort), reactor: reactor)
+        // A slot that served IPv4 takes a new socket for IPv6, and back.
+        let v6 = try await ServerBootstrap(group: group).bind(host: "::1", port: 0).get()
+        let v6Check = TCPChecker(settings: ConnectionSettings(address: IPAddress("::1")!, port: UInt16(v6.localAddress!.port!)),
+                                 reactor: reactor)
         let results = await withTaskGroup(of: (Int, CheckResult).self) { tasks in
-            for i in 0..<60 {
+            for i in 0..<80 {
                 tasks.addTask {
-                    switch i % 3 {
+                    switch i % 4 {
                     case 0: (0, await goodCheck.check())
                     case 1: (1, await badCheck.check())
-                    default: (2, await goneCheck.check())
+                    case 2: (2, await goneCheck.check())
+                    default: (3, await v6Check.check())
                     }
                 }
             }
             return await tasks.reduce(into: []) { $0.append($1) }
         }
-        #expect(results.count == 60)
+        #expect(results.count == 80)
         for (kind, result) in results {
             switch (kind, result) {
-            case (0, .success): break
+            case (0, .success), (3, .success): break
             case (1, .failure(let why)): #expect(why.contains("status 500"), "\(why)")
             case (2, .failure(let why)): #expect(why.contains("connect"), "\(why)")
             default: Issue.record("server \(kind) got \(result)")
@@ -59,6 +64,7 @@ struct ProbeReactorTests {
         await reactor.shutdown()
         await good.stop()
         await bad.stop()
+        try? await v6.close()
     }
 
     @Test("a check still open when the reactor stops ends as abandoned; later checks fail at once")
