@@ -117,9 +117,9 @@ enum ProbeSocket {
     }
 
     /// Closes with a reset (`SO_LINGER` 0) so the checker's side keeps no TIME_WAIT socket per
-    /// check (thousands a second pile up in the kernel's tables). Used when the checker closes
-    /// first (TCP_CHECK, an answer complete before the server's close, timeouts): the server sees a
-    /// reset after the conversation, as with HAProxy's checks.
+    /// check (thousands a second pile up in the kernel's tables). For sockets bound to a probe's
+    /// own source (`bindto`/`bind_port`), which are not reused, when the checker closes first;
+    /// reused sockets get the same reset from ``disconnect(_:)``.
     static func abort(_ fd: Int32) {
         var l = linger(l_onoff: 1, l_linger: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))

@@ -41,6 +41,25 @@ struct TCPCheckTests {
         let r = await TCPChecker(settings: c, reactor: testReactor).check()
         #expect(r == .success(weight: nil))
     }
+
+    @Test("a fixed bind_port is free again for the next check")
+    func bindPortReused() async throws {
+        let server = try await TestServer.start(.silent)
+        defer { Task { await server.stop() } }
+        let spare = try await TestServer.start(.silent)
+        let port = spare.port
+        await spare.stop()
+        var c = connection(server.port)
+        c.bindAddress = IPAddress("127.0.0.2")
+        c.bindPort = port
+        let checker = TCPChecker(settings: c, reactor: testReactor)
+        for _ in 0..<3 {
+            #expect(await checker.check() == .success(weight: nil))
+        }
+        // A probe without a bound source reuses the reactor's sockets in between.
+        #expect(await TCPChecker(settings: connection(server.port), reactor: testReactor).check() == .success(weight: nil))
+        #expect(await checker.check() == .success(weight: nil))
+    }
 }
 
 @Suite("HTTP_GET against loopback")
