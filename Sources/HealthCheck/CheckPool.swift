@@ -22,7 +22,8 @@ public struct ProbeEvent: Sendable {
 
 /// Counters for status and benchmarks.
 public struct ProbeStatistics: Sendable {
-    public var checks = 0
+    /// Checks finished: the lateness histogram's total.
+    public var checks: Int { latenessCounts.reduce(0, +) }
     public var failures = 0
     /// Upper bounds, in seconds, of the lateness histogram's buckets; a last bucket takes the rest.
     public static let latenessBounds: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5]
@@ -34,7 +35,7 @@ public struct ProbeStatistics: Sendable {
     /// The upper bound of the bucket holding the q-quantile (0…1) of lateness, in seconds:
     /// 0 with no checks, infinity when it lies beyond the last bound.
     public func latenessQuantile(_ q: Double) -> Double {
-        let total = latenessCounts.reduce(0, +)
+        let total = checks
         guard total > 0 else { return 0 }
         let rank = max(1, Int((Double(total) * q).rounded(.up)))
         var seen = 0
@@ -168,8 +169,7 @@ final class ProbeSink: Sendable {
         let value = Atomic<Int>(0)
     }
 
-    /// Counts one finished check that started `late` nanoseconds after its schedule (the
-    /// histogram's total is the check count).
+    /// Counts one finished check that started `late` nanoseconds after its schedule.
     func record(success: Bool, late: UInt64) {
         if !success { failures.wrappingAdd(1, ordering: .relaxed) }
         let bounds = latenessBoundsNanoseconds
@@ -181,7 +181,6 @@ final class ProbeSink: Sendable {
     var statistics: ProbeStatistics {
         var s = ProbeStatistics()
         s.latenessCounts = lateness.map { $0.value.load(ordering: .relaxed) }
-        s.checks = s.latenessCounts.reduce(0, +)
         s.failures = failures.load(ordering: .relaxed)
         return s
     }

@@ -17,10 +17,9 @@ public struct HTTPChecker: ReactorChecker {
     let endpoint: ProbeEndpoint?
     /// The request of each of `settings.urls`, built once.
     let requests: [[UInt8]]
-    /// The conversation of each of `settings.urls`, built once and copied per check.
-    let conversations: [HTTPExchange]
     /// What a plain HTTP_GET check on the reactor needs, in one object (a check then retains
-    /// one reference, not every field of this struct); nil for SSL_GET.
+    /// one reference, not every field of this struct), with each url's conversation built once
+    /// and copied per check; nil for SSL_GET.
     private let plain: PlainHTTPPlan?
 
     /// Throws when SSL_GET verification material (CA file) cannot be loaded.
@@ -32,10 +31,10 @@ public struct HTTPChecker: ReactorChecker {
         self.endpoint = settings.tls == nil ? nil : ProbeEndpoint(settings.connection)
         let requests = settings.urls.map { Self.request(for: $0, settings: settings) }
         self.requests = requests
-        self.conversations = zip(settings.urls, requests).map { Self.exchange($0, request: $1, settings: settings, box: nil) }
         self.tls = try settings.tls.map { try makeTLSContext($0, nameKnown: settings.virtualHost != nil) }
         self.plain = settings.tls == nil
-            ? PlainHTTPPlan(reactor: reactor, addresses: addresses, conversations: conversations,
+            ? PlainHTTPPlan(reactor: reactor, addresses: addresses,
+                            conversations: zip(settings.urls, requests).map { Self.exchange($0, request: $1, settings: settings, box: nil) },
                             paths: settings.urls.map(\.path))
             : nil
     }
@@ -56,7 +55,12 @@ public struct HTTPChecker: ReactorChecker {
     }
 
     fileprivate func failure(_ url: URLCheck, _ why: String) -> CheckResult {
-        .failure("\(settings.tls == nil ? "HTTP" : "HTTPS") \(url.path): \(why)")
+        Self.failure(path: url.path, why, tls: settings.tls != nil)
+    }
+
+    /// A url's failure, named by scheme and path.
+    fileprivate static func failure(path: String, _ why: String, tls: Bool) -> CheckResult {
+        .failure("\(tls ? "HTTPS" : "HTTP") \(path): \(why)")
     }
 
     /// Fetches one url and judges it; also returns the status and body digest (for genhash).
@@ -148,7 +152,7 @@ private final class HTTPURLSequence: ExchangeOwner {
 
     func exchangeFinished(_ result: CheckResult) {
         if case .failure(let why) = result {
-            owner.exchangeFinished(.failure("HTTP \(plan.paths[index]): \(why)"))
+            owner.exchangeFinished(HTTPChecker.failure(path: plan.paths[index], why, tls: false))
             return
         }
         index += 1
