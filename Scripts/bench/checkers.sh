@@ -21,7 +21,12 @@
 # lateness is the length of their backlog. A last round at a fifth of the load (LIGHT_TCP +
 # LIGHT_HTTP servers, both tools) shows each scheduler's lateness when the CPU keeps up.
 #
-#   NTCP=2000 NHTTP=500 WARM=20 MEASURE=20 ROUNDS=5 LIGHT_TCP=400 LIGHT_HTTP=100 bash Scripts/bench/checkers.sh
+# A third row per round, `floor`, is the least any checker can do for the same checks
+# (checkers_floor.c: one epoll loop, a socket per server reconnected each second, nothing else:
+# no timeouts, retries, IPVS or logging). Its lateness is what the lab itself allows; FLOOR=0
+# leaves it out.
+#
+#   NTCP=2000 NHTTP=500 WARM=20 MEASURE=20 ROUNDS=5 LIGHT_TCP=400 LIGHT_HTTP=100 FLOOR=1 bash Scripts/bench/checkers.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NTCP=${NTCP:-2000}
@@ -32,15 +37,17 @@ ROUNDS=${ROUNDS:-5}
 BASE=${BASE:-20000}
 LIGHT_TCP=${LIGHT_TCP:-400}
 LIGHT_HTTP=${LIGHT_HTTP:-100}
+FLOOR=${FLOOR:-1}
 dir=/tmp/vigil-bench-checkers
 # Release build folder (kept apart from the debug .build).
 SCRATCH=${SCRATCH:-.build-release}
-export NTCP NHTTP WARM MEASURE ROUNDS BASE SCRATCH LIGHT_TCP LIGHT_HTTP
+export NTCP NHTTP WARM MEASURE ROUNDS BASE SCRATCH LIGHT_TCP LIGHT_HTTP FLOOR
 
 if [ "${VIGIL_BENCH_INNER:-}" != 1 ]; then
   mkdir -p "$dir"
   swift build -c release --product vigil --scratch-path "$SCRATCH" >&2
   gcc -O2 -Wall -o "$dir/listener" Scripts/bench/checkers_listener.c
+  gcc -O2 -Wall -o "$dir/floor" Scripts/bench/checkers_floor.c -lm
   for load in full light; do
   python3 - "$dir/bench-$load.conf" "$load" <<'PY'
 import os, sys
@@ -64,37 +71,32 @@ for v in range(0, len(ports), per_vs):
 open(sys.argv[1], "w").write("".join(out))
 PY
   done
-  VM_MEM=${VM_MEM:-4G} VM_TIMEOUT=${VM_TIMEOUT:-1200} Scripts/vm/run.sh "VIGIL_BENCH_INNER=1 SCRATCH=$SCRATCH NTCP=$NTCP NHTTP=$NHTTP WARM=$WARM MEASURE=$MEASURE ROUNDS=$ROUNDS BASE=$BASE LIGHT_TCP=$LIGHT_TCP LIGHT_HTTP=$LIGHT_HTTP bash Scripts/bench/checkers.sh"
+  VM_MEM=${VM_MEM:-4G} VM_TIMEOUT=${VM_TIMEOUT:-1800} Scripts/vm/run.sh "VIGIL_BENCH_INNER=1 SCRATCH=$SCRATCH NTCP=$NTCP NHTTP=$NHTTP WARM=$WARM MEASURE=$MEASURE ROUNDS=$ROUNDS BASE=$BASE LIGHT_TCP=$LIGHT_TCP LIGHT_HTTP=$LIGHT_HTTP FLOOR=$FLOOR bash Scripts/bench/checkers.sh"
   exit $?
 fi
 
 # ---- inside the lab VM ----
 ulimit -n 65536
-mono() { python3 -c 'import time; print(f"{time.monotonic():.6f}")'; }
+# The measurement must not disturb what it measures. The helpers below are a shell builtin and
+# one awk: python's start-up, used before, cost up to a second of emulated CPU at each end of the
+# window, often on the tool's vCPU. The script itself stays off the tool's vCPU (taskset, below).
+TCK=$(getconf CLK_TCK)
+PAGE_KIB=$(( $(getconf PAGESIZE) / 1024 ))
+# CLOCK_BOOTTIME, 10 ms resolution: the listeners' CLOCK_MONOTONIC in a VM that never suspends.
+mono() { local up _; read -r up _ < /proc/uptime; echo "$up"; }
 # CPU seconds (utime+stime) and RSS KiB of a process and all its descendants.
 tree_usage() {
-  python3 - "$1" <<'PY'
-import os, sys
-root = int(sys.argv[1]); tck = os.sysconf("SC_CLK_TCK")
-procs = {}
-for p in os.listdir("/proc"):
-    if p.isdigit():
-        try:
-            s = open(f"/proc/{p}/stat").read(); f = s[s.rindex(")") + 2:].split()
-            rss = 0
-            for line in open(f"/proc/{p}/status"):
-                if line.startswith("VmRSS:"): rss = int(line.split()[1])
-            procs[int(p)] = (int(f[1]), (int(f[11]) + int(f[12])) / tck, rss)
-        except (OSError, ValueError, IndexError):
-            pass
-tree, grew = {root}, True
-while grew:
-    grew = False
-    for pid, (ppid, _, _) in procs.items():
-        if ppid in tree and pid not in tree: tree.add(pid); grew = True
-print(f"{sum(procs[p][1] for p in tree if p in procs):.2f} {sum(procs[p][2] for p in tree if p in procs)}")
-PY
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" -v tck="$TCK" -v page="$PAGE_KIB" '
+    { s = $0; pid = $1; sub(/^.*\) /, "", s); split(s, f, " ")
+      ppid[pid] = f[2]; cpu[pid] = (f[12] + f[13]) / tck; rss[pid] = f[22] * page }
+    END {
+      tree[root] = 1
+      for (grew = 1; grew;) { grew = 0; for (p in ppid) if (!(p in tree) && (ppid[p] in tree)) { tree[p] = 1; grew = 1 } }
+      for (p in tree) if (p in cpu) { c += cpu[p]; r += rss[p] }
+      printf "%.2f %d\n", c, r
+    }'
 }
+taskset -pc 1 $$ > /dev/null
 
 # Sockets in TIME_WAIT in namespace $1.
 timewait() { ip netns exec "$1" awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat; }
@@ -107,8 +109,26 @@ phase() { # name ntcp nhttp command...
   ip netns exec "$ns" taskset -c 1 "$dir/listener" "$BASE" "$ntcp" "$nhttp" "$dir/$name.events" 2>/dev/null &
   local lpid=$!
   sleep 1
+  local launched; launched=$(mono)
   ip netns exec "$ns" taskset -c 0 "$@" > "$dir/$name.log" 2>&1 &
   local pid=$!
+  # The warm-up counts from the moment the tool's IPVS table is complete, not from its launch:
+  # start-up (reading a 17,000-line file; paging a binary in through the VM's shared file system
+  # on its first run in a boot) differs between the tools, and the measured window must not
+  # catch either one still starting.
+  local ready=-1
+  case $name in
+    floor-*) ;;
+    *)
+      for _ in $(seq 1 240); do
+        if [ "$(ip netns exec "$ns" ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true)" -ge $((ntcp + nhttp)) ]; then
+          ready=$(awk -v a="$launched" -v b="$(mono)" 'BEGIN { printf "%.1f", b - a }')
+          break
+        fi
+        sleep 0.5
+      done
+      ;;
+  esac
   sleep "$WARM"
   local u0 t0 u1 t1 dests
   u0=$(tree_usage "$pid"); t0=$(mono)
@@ -121,7 +141,7 @@ phase() { # name ntcp nhttp command...
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   kill -TERM "$lpid"; wait "$lpid" 2>/dev/null || true
-  echo "$name $t0 $t1 ${u0% *} ${u1% *} ${u1#* } $dests $tw" >> "$dir/phases"
+  echo "$name $t0 $t1 ${u0% *} ${u1% *} ${u1#* } $dests $tw $ready" >> "$dir/phases"
   ip netns del "$ns"
 }
 
@@ -130,11 +150,13 @@ for round in $(seq 1 "$ROUNDS"); do
   rm -f "$dir"/k*.pid
   phase "keepalived-$round" "$NTCP" "$NHTTP" keepalived -C -n -l -f "$dir/bench-full.conf" -p "$dir/k.pid" -c "$dir/kc.pid" -r "$dir/kr.pid"
   phase "vigil-$round" "$NTCP" "$NHTTP" "$SCRATCH/release/vigil" -C -n -l -f "$dir/bench-full.conf"
+  if [ "$FLOOR" = 1 ]; then phase "floor-$round" "$NTCP" "$NHTTP" "$dir/floor" "$BASE" "$NTCP" "$NHTTP"; fi
 done
 if [ "$LIGHT_TCP$LIGHT_HTTP" != 00 ]; then
   rm -f "$dir"/k*.pid
   phase "keepalived-light" "$LIGHT_TCP" "$LIGHT_HTTP" keepalived -C -n -l -f "$dir/bench-light.conf" -p "$dir/k.pid" -c "$dir/kc.pid" -r "$dir/kr.pid"
   phase "vigil-light" "$LIGHT_TCP" "$LIGHT_HTTP" "$SCRATCH/release/vigil" -C -n -l -f "$dir/bench-light.conf"
+  if [ "$FLOOR" = 1 ]; then phase "floor-light" "$LIGHT_TCP" "$LIGHT_HTTP" "$dir/floor" "$BASE" "$LIGHT_TCP" "$LIGHT_HTTP"; fi
 fi
 
 python3 - "$dir" <<'PY'
@@ -142,7 +164,7 @@ import sys, collections
 d = sys.argv[1]
 rows = []
 for line in open(f"{d}/phases"):
-    name, t0, t1, u0, u1, rss, dests, tw = line.split()
+    name, t0, t1, u0, u1, rss, dests, tw, ready = line.split()
     t0, t1, u0, u1 = float(t0), float(t1), float(u0), float(u1)
     per_port = collections.defaultdict(list)
     n = 0
@@ -158,19 +180,21 @@ for line in open(f"{d}/phases"):
     q = lambda p: late[min(len(late) - 1, int(p * (len(late) - 1) + 0.999))] * 1000 if late else float("nan")
     cps = n / (t1 - t0)
     cpu = (u1 - u0) / n * 1000 if n else float("nan")
-    rows.append((name, cps, cpu, q(0.5), q(0.99), int(rss) / 1024, len(per_port), int(dests), tw))
+    rows.append((name, cps, cpu, q(0.5), q(0.99), int(rss) / 1024, len(per_port), int(dests), tw, "-" if ready == "-1" else ready))
 print(f"checkers bench: {__import__('os').environ['NTCP']} TCP_CHECK + {__import__('os').environ['NHTTP']} HTTP_GET on loopback, delay_loop 1 s, "
       f"{__import__('os').environ['MEASURE']} s measured after {__import__('os').environ['WARM']} s warm-up, lab VM (2 vCPU, TCG)")
-print(f"{'tool':<12}{'checks/s':>10}{'CPU s/1000':>12}{'p50 late ms':>13}{'p99 late ms':>13}{'RSS MiB':>9}{'ports seen':>12}{'IPVS dests':>12}{'TIME_WAIT':>11}")
+print(f"{'tool':<12}{'checks/s':>10}{'CPU s/1000':>12}{'p50 late ms':>13}{'p99 late ms':>13}{'RSS MiB':>9}{'ports seen':>12}{'IPVS dests':>12}{'TIME_WAIT':>11}{'table s':>9}")
 for r in rows:
-    print(f"{r[0]:<12}{r[1]:>10.0f}{r[2]:>12.3f}{r[3]:>13.1f}{r[4]:>13.1f}{r[5]:>9.1f}{r[6]:>12}{r[7]:>12}{r[8]:>11}")
+    print(f"{r[0]:<12}{r[1]:>10.0f}{r[2]:>12.3f}{r[3]:>13.1f}{r[4]:>13.1f}{r[5]:>9.1f}{r[6]:>12}{r[7]:>12}{r[8]:>11}{r[9]:>9}")
 import statistics
 print("median over rounds:")
-for tool in ("keepalived", "vigil"):
+for tool in ("keepalived", "vigil", "floor"):
     rs = [r for r in rows if r[0].rsplit("-", 1)[0] == tool and r[0].rsplit("-", 1)[1].isdigit()]
     if rs:
         m = [statistics.median(r[i] for r in rs) for i in range(1, 8)]
         print(f"{tool:<12}{m[0]:>10.0f}{m[1]:>12.3f}{m[2]:>13.1f}{m[3]:>13.1f}{m[4]:>9.1f}{m[5]:>12.0f}{m[6]:>12.0f}")
+print("floor: the least any checker can do for these checks on this lab (Scripts/bench/checkers_floor.c); it programs no IPVS")
+print("table s: seconds from the tool's launch to its complete IPVS table; the warm-up counts from then")
 print("TIME_WAIT: the phase's TCP sockets in TIME_WAIT when its measurement ended (each phase has a fresh network namespace)")
 print("lateness = interval between consecutive checks of one listener minus delay_loop (1 s)")
 print(f"-light rows: {__import__('os').environ['LIGHT_TCP']} TCP_CHECK + {__import__('os').environ['LIGHT_HTTP']} HTTP_GET, one round; "

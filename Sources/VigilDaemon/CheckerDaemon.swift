@@ -53,9 +53,9 @@ extension CheckerDaemon {
 
     /// `vigil -C`: loads the file and returns the service on the kernel's IPVS.
     public static func make(configFile: String, configID: String?, releaseOnStop: Bool,
-                            logger: Logger) throws -> CheckerService {
+                            reconcileInterval: Duration = .seconds(5), logger: Logger) throws -> CheckerService {
         let client = try IPVSClient()
         return try make(configFile: configFile, configID: configID, ipvs: client, differ: differ,
-                        releaseOnStop: releaseOnStop, logger: logger)
+                        releaseOnStop: releaseOnStop, reconcileInterval: reconcileInterval, logger: logger)
     }
 }

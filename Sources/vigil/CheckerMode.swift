@@ -14,7 +14,9 @@ enum CheckerMode {
         logger.logLevel = options.logDetail ? .debug : .info
         do {
             let service = try CheckerDaemon.make(configFile: options.file, configID: options.configID,
-                                                 releaseOnStop: !options.dontReleaseIPVS, logger: logger)
+                                                 releaseOnStop: !options.dontReleaseIPVS,
+                                                 reconcileInterval: .milliseconds(Int((options.reconcileInterval * 1000).rounded())),
+                                                 logger: logger)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)],
                                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()

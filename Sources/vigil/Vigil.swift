@@ -74,6 +74,16 @@ struct VigilOptions: ParsableArguments {
     @Flag(name: [.customShort("I"), .customLong("dont-release-ipvs")], help: "Leave IPVS entries in place on exit.")
     var dontReleaseIPVS = false
 
+    @Option(name: .customLong("reconcile-interval"),
+            help: "Seconds between reads of the kernel's IPVS table to repair drift (Vigil only; 0.1 to 86400, default 5).")
+    var reconcileInterval: Double = 5
+
+    func validate() throws {
+        guard reconcileInterval.isFinite, (0.1...86_400).contains(reconcileInterval) else {
+            throw ValidationError("--reconcile-interval \(reconcileInterval): expected seconds from 0.1 to 86400")
+        }
+    }
+
     @Option(name: [.customShort("p"), .customLong("pid")], help: "Main pid file.")
     var pidFile: String?
 

@@ -47,7 +47,7 @@ enum VigilBinary {
     }
 }
 
-@Suite("vigil command line (-t, --dump-config)",
+@Suite("vigil command line (-t, --dump-config, option checks)",
        .enabled(if: VigilBinary.isBuilt, "vigil binary not built (run `swift build` first); looked next to the test bundle and in .build/debug"))
 struct VigilCommandTests {
     static let warningsOnly = """
@@ -128,5 +128,15 @@ struct VigilCommandTests {
         #expect(outcome.status == 1)
         #expect(outcome.standardOutput.isEmpty)
         #expect(outcome.standardError.contains("priority-zero.conf:"))
+    }
+
+    @Test("--reconcile-interval out of range or not a number exits non-zero naming the flag and the range",
+          arguments: ["0", "-1", "86401", "nan", "soon"])
+    func reconcileIntervalRejected(value: String) throws {
+        let directory = TemporaryDirectory()
+        let outcome = try VigilBinary.run(["-C", "--reconcile-interval", value, "-f", "absent.conf"], in: directory.path)
+        #expect(outcome.status != 0)
+        #expect(outcome.standardError.contains("--reconcile-interval"), "stderr:\n\(outcome.standardError)")
+        #expect(outcome.standardError.contains("absent.conf") == false, "rejected before the file is read")
     }
 }

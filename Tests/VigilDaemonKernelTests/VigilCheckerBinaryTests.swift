@@ -98,8 +98,15 @@ struct VigilCheckerBinaryTests {
         #expect(ipvsadmTable().keys.sorted() == ["TCP 192.0.2.200:80"], "SIGTERM releases only Vigil's service")
         #expect(first.output.contains("HTTP_GET \(W) down"), "the log names what went down: \(first.output)")
 
-        let kept = try Daemon(["-C", "-n", "-l", "-I", "-f", conf], log: "\(scratch)/kept.log")
+        let kept = try Daemon(["-C", "-n", "-l", "-I", "--reconcile-interval", "0.5", "-f", conf], log: "\(scratch)/kept.log")
         #expect(await eventually("installed again") { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] }, "\(kept.output.suffix(3000))")
+        // Two deletions in a row, each repaired within 2.5 s: only a 0.5 s interval can do that
+        // (at the default 5 s, the second repair comes about 5 s after the first).
+        for round in 1...2 {
+            shell("/usr/sbin/ipvsadm", ["-d", "-t", "192.0.2.10:80", "-r", T])
+            #expect(await eventually("drift repair \(round) at --reconcile-interval 0.5", within: 2.5) { $0["TCP 192.0.2.10:80"] == [T: 2, W: 1] },
+                    "\(kept.output.suffix(3000))")
+        }
         #expect(await kept.stop() == 0, "\(kept.output)")
         #expect(ipvsadmTable()["TCP 192.0.2.10:80"] == [T: 2, W: 1], "-I leaves the table in place")
 

@@ -139,3 +139,20 @@ struct LVSManagerTests {
         }
     }
 }
+
+@Suite("Checker service")
+struct CheckerServiceTests {
+    @Test("describes itself in one short line however large the plan (ServiceLifecycle logs it at start)")
+    func shortDescription() {
+        let big = LVSPlan(virtualServers: (0..<25).map { v in
+            VirtualServerSpec(service: Service(key: .address(.tcp, addr("192.0.2.\(v + 1)"), 80), scheduler: "rr"),
+                              realServers: (0..<100).map { r in
+                                  let a = addr("198.51.\(100 + v / 10).\(r + 1)")
+                                  return RealServerSpec(destination: Destination(address: a, port: UInt16(8000 + v), forwarding: .masquerade, weight: 1),
+                                                        checks: [CheckSpec(kind: .tcp(ConnectionSettings(address: a, port: UInt16(8000 + v))), timing: CheckTiming())])
+                              })
+        })
+        let service = CheckerService(plan: big, ipvs: FakeIPVS(), differ: CheckerDaemon.differ, options: ReconcileOptions())
+        #expect(String(describing: service) == "CheckerService(25 virtual servers, 2500 checks)")
+    }
+}
