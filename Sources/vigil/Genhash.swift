@@ -5,7 +5,9 @@ import VigilSupport
 
 /// `vigil genhash`: MD5 digest of a URL's body, for HTTP_GET/SSL_GET `digest` (keepalived's genhash).
 struct Genhash: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Compute the MD5 digest of a URL's body for HTTP_GET/SSL_GET.")
+    /// The name is spelled out: derived, ArgumentParser reflects on the type at every start of `vigil`.
+    static let configuration = CommandConfiguration(commandName: "genhash",
+                                                    abstract: "Compute the MD5 digest of a URL's body for HTTP_GET/SSL_GET.")
 
     @Option(name: [.customShort("s"), .customLong("server")], help: "Server address (IPv4 or IPv6).")
     var server: String
