@@ -75,14 +75,8 @@ struct VigilOptions: ParsableArguments {
     var dontReleaseIPVS = false
 
     @Option(name: .customLong("reconcile-interval"),
-            help: "Seconds between reads of the kernel's IPVS table to repair drift (Vigil only; 0.1 to 86400, default 5).")
+            help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400, default 5; not a keepalived option).")
     var reconcileInterval: Double = 5
-
-    func validate() throws {
-        guard reconcileInterval.isFinite, (0.1...86_400).contains(reconcileInterval) else {
-            throw ValidationError("--reconcile-interval \(reconcileInterval): expected seconds from 0.1 to 86400")
-        }
-    }
 
     @Option(name: [.customShort("p"), .customLong("pid")], help: "Main pid file.")
     var pidFile: String?
@@ -92,4 +86,10 @@ struct VigilOptions: ParsableArguments {
 
     @Option(name: [.customShort("c"), .customLong("checkers_pid")], help: "Checkers pid file.")
     var checkersPidFile: String?
+
+    func validate() throws {
+        guard reconcileInterval.isFinite, (0.1...86_400).contains(reconcileInterval) else {
+            throw ValidationError("--reconcile-interval \(reconcileInterval): expected seconds from 0.1 to 86400")
+        }
+    }
 }
