@@ -98,6 +98,9 @@ tree_usage() {
 }
 taskset -pc 1 $$ > /dev/null
 
+# Real servers (127.0.0.1 destinations) in namespace $1's IPVS table.
+destinations() { ip netns exec "$1" ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true; }
+
 # Sockets in TIME_WAIT in namespace $1.
 timewait() { ip netns exec "$1" awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat; }
 
@@ -121,7 +124,7 @@ phase() { # name ntcp nhttp command...
     floor-*) ;;
     *)
       for _ in $(seq 1 240); do
-        if [ "$(ip netns exec "$ns" ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true)" -ge $((ntcp + nhttp)) ]; then
+        if [ "$(destinations "$ns")" -ge $((ntcp + nhttp)) ]; then
           ready=$(awk -v a="$launched" -v b="$(mono)" 'BEGIN { printf "%.1f", b - a }')
           break
         fi
@@ -135,7 +138,7 @@ phase() { # name ntcp nhttp command...
   sleep "$MEASURE"
   u1=$(tree_usage "$pid"); t1=$(mono)
   tw=$(timewait "$ns")
-  dests=$(ip netns exec "$ns" ipvsadm -Ln | grep -c -- '->.*127\.0\.0\.1' || true)
+  dests=$(destinations "$ns")
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true

@@ -15,7 +15,7 @@ enum CheckerMode {
         do {
             let service = try CheckerDaemon.make(configFile: options.file, configID: options.configID,
                                                  releaseOnStop: !options.dontReleaseIPVS,
-                                                 reconcileInterval: .milliseconds(Int((options.reconcileInterval * 1000).rounded())),
+                                                 reconcileInterval: .seconds(options.reconcileInterval),
                                                  logger: logger)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)],
                                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
