@@ -86,9 +86,10 @@ public final class CheckPool: Sendable {
     /// `reactorThreads`: one reactor serves about 20,000 checks a second on a current core, and
     /// in the lab VM more threads cost more CPU per check (loopback and socket-table contention)
     /// for no more throughput, so one is the default, as keepalived's single checker thread.
-    /// `maxInFlight` bounds each reactor's open connections.
+    /// `maxInFlight` bounds each reactor's open connections; by default ``DescriptorBudget`` sizes
+    /// it from the open-file limit in force.
     public init(specs: [CheckSpec], group: any EventLoopGroup, reactorThreads: Int = 1,
-                maxInFlight: Int = 256, reportAll: Bool = false, logger: Logger = Logger(label: "vigil.check")) throws {
+                maxInFlight: Int? = nil, reportAll: Bool = false, logger: Logger = Logger(label: "vigil.check")) throws {
         var unique: [CheckSpec] = []
         var index: [CheckSpec: Int] = [:]
         for s in specs where index[s] == nil {
@@ -101,7 +102,10 @@ public final class CheckPool: Sendable {
         let sink = ProbeSink(continuation: continuation, reportAll: reportAll, logger: logger)
         var reactors: [ProbeReactor] = []
         do {
-            for n in 0..<max(1, min(reactorThreads, unique.count)) { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)", maxInFlight: maxInFlight)) }
+            let threads = max(1, min(reactorThreads, unique.count))
+            let cap = try maxInFlight ?? DescriptorBudget(specs: unique, reactors: threads)
+                .maxInFlight(openFileLimit: OpenFileLimit.current().soft)
+            for n in 0..<threads { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)", maxInFlight: cap)) }
             self.probes = try unique.enumerated().map { i, spec in
                 let reactor = reactors[i % reactors.count]
                 return ScheduledProbe(index: i, spec: spec, reactor: reactor, sink: sink,

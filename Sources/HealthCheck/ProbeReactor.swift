@@ -53,13 +53,27 @@ public final class ProbeReactor: @unchecked Sendable {
     /// Bound on concurrent connections per reactor. An overloaded reactor then runs checks late
     /// rather than starting more than it can serve and failing them on its own slowness.
     let maxInFlight: Int
+    /// ``maxInFlight``, lowered to the connections open when the process ran out of descriptors
+    /// (`EMFILE`, `ENFILE`): checks beyond it then wait for a slot, as under the cap, instead of
+    /// failing and taking a healthy server down. Back to ``maxInFlight`` once no check waits.
+    private var slotLimit: Int
+    /// Opens a slot's socket (``ProbeSocket/open(_:)``; tests stand in a scarcer one).
+    private let openSocket: @Sendable (ProbeAddresses) throws(SystemCallError) -> Int32
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private let name: String
 
-    /// Starts the reactor thread.
-    public init(name: String = "vigil-probe", maxInFlight: Int = 256) throws(SystemCallError) {
+    /// Starts the reactor thread. `maxInFlight` bounds the connections open at once, and so the
+    /// descriptors the reactor holds (see ``DescriptorBudget``).
+    public convenience init(name: String = "vigil-probe", maxInFlight: Int = 256) throws(SystemCallError) {
+        try self.init(name: name, maxInFlight: maxInFlight, openSocket: { (a) throws(SystemCallError) in try ProbeSocket.open(a) })
+    }
+
+    init(name: String, maxInFlight: Int,
+         openSocket: @escaping @Sendable (ProbeAddresses) throws(SystemCallError) -> Int32) throws(SystemCallError) {
         self.name = name
         self.maxInFlight = max(1, maxInFlight)
+        self.slotLimit = self.maxInFlight
+        self.openSocket = openSocket
         var e: Int32 = -1, w: Int32 = -1
         try systemCall("epoll_create1/eventfd") { vigil_epoll_with_wakeup(&e, &w, UInt64.max) }
         epfd = e
@@ -279,7 +293,7 @@ public final class ProbeReactor: @unchecked Sendable {
             owner.exchangeFinished(.failure("probe abandoned: checker stopping"))
             return
         }
-        if inFlight >= maxInFlight {
+        if inFlight >= slotLimit {
             waiting.append(PendingExchange(addresses: addresses, conversation: conversation, owner: owner))
             return
         }
@@ -293,6 +307,11 @@ public final class ProbeReactor: @unchecked Sendable {
             connected = try connectSlot(exchange, slot: slot, to: addresses)
         } catch {
             freeSlots.append(slot)
+            if error.errno == .tooManyOpenFiles || error.errno == .tooManyOpenFilesInSystem, inFlight > 0 {
+                slotLimit = inFlight
+                waiting.prepend(PendingExchange(addresses: addresses, conversation: conversation, owner: owner))
+                return
+            }
             owner.exchangeFinished(.failure("connect to \(addresses.label): \(error.errno)"))
             return
         }
@@ -321,7 +340,7 @@ public final class ProbeReactor: @unchecked Sendable {
                 close(exchange.fd)
                 exchange.fd = -1
             }
-            let fd = try ProbeSocket.open(addresses)
+            let fd = try openSocket(addresses)
             var ev = epoll_event()
             // Edge-triggered: one registration serves every connect, request and reply of the slot.
             // epoll reports a socket's state as of delivery, so an edge still queued from the
@@ -491,9 +510,10 @@ public final class ProbeReactor: @unchecked Sendable {
         let owner = exchange.owner
         exchange.release(idle: idleOwner)
         owner.exchangeFinished(result)
-        while inFlight < maxInFlight, let next = waiting.popFirst() {
+        while inFlight < slotLimit, let next = waiting.popFirst() {
             startExchange(next.addresses, next.conversation, owner: next.owner)
         }
+        if waiting.isEmpty { slotLimit = maxInFlight }
     }
 }
 

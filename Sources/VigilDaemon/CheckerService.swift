@@ -34,7 +34,10 @@ public struct CheckerService: ServiceLifecycle.Service {
     }
 
     public func run() async throws {
-        let pool = try CheckPool(specs: plan.allChecks, group: group, logger: logger)
+        let budget = DescriptorBudget(specs: plan.allChecks)
+        let pool = try CheckPool(specs: plan.allChecks, group: group,
+                                 maxInFlight: budget.maxInFlight(openFileLimit: prepareOpenFileLimit(for: budget)),
+                                 logger: logger)
         let manager = LVSManager(plan: plan, pool: pool, ipvs: ipvs, differ: differ, options: options, logger: logger)
         logger.info("checking \(plan.virtualServers.count) virtual servers with \(pool.specs.count) distinct probes (\(plan.allChecks.count) configured)")
         try await manager.start()
@@ -50,6 +53,23 @@ public struct CheckerService: ServiceLifecycle.Service {
             tasks.cancelAll()
         }
         await manager.stop()
+    }
+}
+
+extension CheckerService {
+    /// Raises the soft open-file limit to what `budget` wants (within the hard limit), logs what
+    /// changed, and returns the soft limit then in force.
+    func prepareOpenFileLimit(for budget: DescriptorBudget) throws(SystemCallError) -> Int {
+        let before = try OpenFileLimit.current()
+        let after = try OpenFileLimit.raiseSoft(to: budget.wantedLimit)
+        if after.soft > before.soft {
+            logger.info("raised the open-file limit from \(before.soft) to \(after.soft) for \(budget.reactorProbes + budget.otherProbes) probes")
+        }
+        if after.soft < budget.wantedLimit {
+            let cap = budget.maxInFlight(openFileLimit: after.soft)
+            logger.warning("the open-file limit (\(after)) is below the \(budget.wantedLimit) descriptors wanted for \(budget.reactorProbes + budget.otherProbes) probes: at most \(cap) connections at once, and checks beyond that run late; raise the hard limit (systemd LimitNOFILE=, ulimit -Hn)")
+        }
+        return after.soft
     }
 }
 

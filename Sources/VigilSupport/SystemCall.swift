@@ -32,6 +32,10 @@ public struct Errno: Error, Sendable, Hashable, CustomStringConvertible {
     public static let accessDenied = Errno(EACCES)
     /// `EINVAL`.
     public static let invalidArgument = Errno(EINVAL)
+    /// `EMFILE`: the process's open-file limit is reached.
+    public static let tooManyOpenFiles = Errno(EMFILE)
+    /// `ENFILE`: the system's open-file table is full.
+    public static let tooManyOpenFilesInSystem = Errno(ENFILE)
 }
 
 /// A failed system call: which call, on what, and the `errno` it returned.

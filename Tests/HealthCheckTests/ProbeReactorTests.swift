@@ -1,5 +1,6 @@
 @testable import HealthCheck
 import NIOPosix
+import Synchronization
 import Testing
 import VigilSupport
 
@@ -18,6 +19,42 @@ struct ProbeReactorTests {
         #expect(results.count == 8 && results.allSatisfy(\.isSuccess))
         #expect(server.log.requests.count == 8)
         await reactor.shutdown()
+        await server.stop()
+    }
+
+    @Test("a reactor out of descriptors runs the checks in turn on the sockets it has, failing none; with none at all a check fails naming why")
+    func outOfDescriptors() async throws {
+        let opened = Mutex(0)
+        // Two sockets, then the process's limit (EMFILE), as for a daemon under `ulimit -n`.
+        let reactor = try ProbeReactor(name: "test-emfile", maxInFlight: 8, openSocket: { (a) throws(SystemCallError) in
+            let allowed = opened.withLock { n -> Bool in
+                n += 1
+                return n <= 2
+            }
+            guard allowed else { throw SystemCallError(call: "socket", errno: .tooManyOpenFiles) }
+            return try ProbeSocket.open(a)
+        })
+        let server = try await TestServer.start(.http(status: 200, body: "ok"))
+        let checker = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(server.port), urls: [URLCheck(path: "/")]),
+                                      reactor: reactor, group: MultiThreadedEventLoopGroup.singleton)
+        for round in 0..<2 {
+            let results = await withTaskGroup(of: CheckResult.self) { group in
+                for _ in 0..<12 { group.addTask { await checker.check() } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.count == 12 && results.allSatisfy(\.isSuccess), "round \(round): \(results.filter { !$0.isSuccess })")
+        }
+        #expect(server.log.requests.count == 24)
+        #expect(opened.withLock { $0 } > 2, "the checks reached the limit")
+        await reactor.shutdown()
+
+        let starved = try ProbeReactor(name: "test-nofd", maxInFlight: 8, openSocket: { (_) throws(SystemCallError) -> Int32 in
+            throw SystemCallError(call: "socket", errno: .tooManyOpenFiles)
+        })
+        let lone = TCPChecker(settings: connection(server.port), reactor: starved)
+        guard case .failure(let why) = await lone.check() else { Issue.record("a check without a socket passed"); return }
+        #expect(why.contains("Too many open files"), "\(why)")
+        await starved.shutdown()
         await server.stop()
     }
 
