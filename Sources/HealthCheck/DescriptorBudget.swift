@@ -36,8 +36,11 @@ public struct DescriptorBudget: Sendable, Hashable {
         }
         reactorProbes = onReactor
         otherProbes = other
-        self.reactors = max(1, min(reactors, max(1, onReactor + other)))
+        self.reactors = max(1, min(reactors, onReactor + other))
     }
+
+    /// Distinct probes of every kind.
+    public var probes: Int { reactorProbes + otherProbes }
 
     /// A probe runs one check at a time, so no reactor needs more slots than it has probes.
     private var neededPerReactor: Int {

@@ -65,7 +65,7 @@ public final class ProbeReactor: @unchecked Sendable {
     /// Starts the reactor thread. `maxInFlight` bounds the connections open at once, and so the
     /// descriptors the reactor holds (see ``DescriptorBudget``).
     public convenience init(name: String = "vigil-probe", maxInFlight: Int = 256) throws(SystemCallError) {
-        try self.init(name: name, maxInFlight: maxInFlight, openSocket: { (a) throws(SystemCallError) in try ProbeSocket.open(a) })
+        try self.init(name: name, maxInFlight: maxInFlight, openSocket: ProbeSocket.open)
     }
 
     init(name: String, maxInFlight: Int,

@@ -63,11 +63,11 @@ extension CheckerService {
         let before = try OpenFileLimit.current()
         let after = try OpenFileLimit.raiseSoft(to: budget.wantedLimit)
         if after.soft > before.soft {
-            logger.info("raised the open-file limit from \(before.soft) to \(after.soft) for \(budget.reactorProbes + budget.otherProbes) probes")
+            logger.info("raised the open-file limit from \(before.soft) to \(after.soft) for \(budget.probes) probes")
         }
         if after.soft < budget.wantedLimit {
             let cap = budget.maxInFlight(openFileLimit: after.soft)
-            logger.warning("the open-file limit (\(after)) is below the \(budget.wantedLimit) descriptors wanted for \(budget.reactorProbes + budget.otherProbes) probes: at most \(cap) connections at once, and checks beyond that run late; raise the hard limit (systemd LimitNOFILE=, ulimit -Hn)")
+            logger.warning("the open-file limit (\(after)) is below the \(budget.wantedLimit) descriptors wanted for \(budget.probes) probes: at most \(cap) connections at once, and checks beyond that run late; raise the hard limit (systemd LimitNOFILE=, ulimit -Hn)")
         }
         return after.soft
     }

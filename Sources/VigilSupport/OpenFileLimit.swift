@@ -27,9 +27,18 @@ public struct OpenFileLimit: Sendable, Hashable, CustomStringConvertible {
 
     /// The limits now in force.
     public static func current() throws(SystemCallError) -> OpenFileLimit {
+        OpenFileLimit(try read())
+    }
+
+    private init(_ r: rlimit) {
+        self.init(soft: Self.clamp(r.rlim_cur), hard: Self.clamp(r.rlim_max))
+    }
+
+    /// The raw limits: `setrlimit(2)` must get the hard limit back exactly as it was read.
+    private static func read() throws(SystemCallError) -> rlimit {
         var r = rlimit()
         try systemCall("getrlimit", context: "RLIMIT_NOFILE") { getrlimit(resourceNoFile, &r) }
-        return OpenFileLimit(soft: clamp(r.rlim_cur), hard: clamp(r.rlim_max))
+        return r
     }
 
     /// Raises the soft limit to `wanted`, or to the hard limit or ``ceiling`` if lower, and returns the
@@ -37,11 +46,10 @@ public struct OpenFileLimit: Sendable, Hashable, CustomStringConvertible {
     /// `CAP_SYS_RESOURCE`, and an operator who set it meant it.
     @discardableResult
     public static func raiseSoft(to wanted: Int) throws(SystemCallError) -> OpenFileLimit {
-        let now = try current()
+        var r = try read()
+        let now = OpenFileLimit(r)
         let target = min(wanted, now.hard, ceiling)
         guard target > now.soft else { return now }
-        var r = rlimit()
-        try systemCall("getrlimit", context: "RLIMIT_NOFILE") { getrlimit(resourceNoFile, &r) }
         r.rlim_cur = rlim_t(target)
         try systemCall("setrlimit", context: "RLIMIT_NOFILE soft \(target)") { setrlimit(resourceNoFile, &r) }
         return try current()
