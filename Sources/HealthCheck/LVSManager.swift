@@ -7,8 +7,12 @@ public typealias IPVSDiffer = @Sendable (_ desired: [ServiceEntry], _ actual: [S
 
 /// How the manager treats the kernel table.
 public struct ReconcileOptions: Sendable {
-    /// Re-read the kernel and repair drift this often.
+    /// Re-read the kernel and repair drift this often, or less often when a pass costs more than
+    /// ``driftCPUShare`` of a CPU at this interval.
     public var interval: Duration
+    /// The most of one CPU the periodic drift repair may use: with a background worker, the
+    /// interval stretches to the last pass's CPU time divided by this.
+    public var driftCPUShare: Double
     /// Shortest gap between two health-driven applies: health changes arriving closer together
     /// are applied as one batch.
     public var coalesce: Duration
@@ -18,11 +22,27 @@ public struct ReconcileOptions: Sendable {
     public var releaseOnStop: Bool
 
     public init(interval: Duration = .seconds(5), coalesce: Duration = .milliseconds(100),
-                flushOnStart: Bool = false, releaseOnStop: Bool = true) {
+                flushOnStart: Bool = false, releaseOnStop: Bool = true, driftCPUShare: Double = 0.01) {
         self.interval = interval
+        self.driftCPUShare = driftCPUShare
         self.coalesce = coalesce
         self.flushOnStart = flushOnStart
         self.releaseOnStop = releaseOnStop
+    }
+}
+
+/// Where the periodic drift repair reads the kernel and diffs: a client of its own on a
+/// low-priority thread, so that a large table's read never takes CPU from the health checks nor
+/// holds the socket that health-driven changes are written through.
+public struct BackgroundReconcile: Sendable {
+    /// Reads the kernel table; a client whose calls run on ``worker``.
+    public var reader: any IPVSControlling
+    /// Runs the diff.
+    public var worker: BackgroundWorker
+
+    public init(reader: any IPVSControlling, worker: BackgroundWorker) {
+        self.reader = reader
+        self.worker = worker
     }
 }
 
@@ -59,11 +79,29 @@ public actor LVSManager {
     /// Number of reconciles that changed the kernel, and operations applied in total.
     public private(set) var repairs = 0
     public private(set) var operationsApplied = 0
+    /// Where drift repair reads and diffs; nil to do it inline, through ``ipvs``.
+    private let background: BackgroundReconcile?
+    /// Counts the batches Vigil has written to the kernel and the changes to ``states``, so a
+    /// background read or diff can tell whether what it worked from is still current.
+    private var kernelWrites = 0
+    private var stateChanges = 0
+    /// Drift repairs done in the background, and those redone inline because Vigil's own
+    /// changes overtook them.
+    public private(set) var backgroundRepairs = 0
+    public private(set) var overtakenRepairs = 0
+    /// The CPU time of the last background drift repair (read and diff), and the interval the
+    /// repair loop keeps as a result: ``ReconcileOptions/interval``, stretched when a pass costs
+    /// more than ``ReconcileOptions/driftCPUShare`` of a CPU.
+    public private(set) var lastDriftCPU: Duration = .zero
+    public private(set) var driftInterval: Duration
 
     public init(plan: LVSPlan, pool: CheckPool?, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer,
-                options: ReconcileOptions = ReconcileOptions(), logger: Logger = Logger(label: "vigil.lvs")) {
+                options: ReconcileOptions = ReconcileOptions(), background: BackgroundReconcile? = nil,
+                logger: Logger = Logger(label: "vigil.lvs")) {
         self.plan = plan
         self.ipvs = ipvs
+        self.background = background
+        self.driftInterval = options.interval
         self.differ = differ
         self.options = options
         self.logger = logger
@@ -125,6 +163,7 @@ public actor LVSManager {
         }
         if changed {
             dirty = true
+            stateChanges += 1
             wake.yield()
         }
         return changed
@@ -155,9 +194,65 @@ public actor LVSManager {
         try await pass(readKernel: true, reason: reason)
     }
 
+    /// A drift repair: reads the kernel and diffs in the background when a
+    /// ``BackgroundReconcile`` was given, and applies the difference (if any) here. Health-driven
+    /// passes are not held up meanwhile; when one writes to the kernel, or a health change
+    /// arrives, before the background work is done, that work is stale and the repair is redone
+    /// inline as ``reconcile(reason:)``.
+    @discardableResult
+    public func repairDrift() async throws -> [IPVSOperation] {
+        guard let background else { return try await reconcile(reason: "drift repair") }
+        let writes = kernelWrites
+        let changes = stateChanges
+        let snapshot = states
+        let managed = managed
+        let differ = differ
+        let cpuBefore = try await background.worker.cpuTime()
+        let actual = try await background.reader.table()
+        let (want, ops) = try await background.worker.run { () -> ([ServiceEntry], [IPVSOperation]) in
+            let want = desiredTable(snapshot)
+            return (want, differ(want, actual, managed))
+        }
+        pace(cpu: try await background.worker.cpuTime() - cpuBefore)
+        guard !reconciling, writes == kernelWrites, changes == stateChanges else {
+            overtakenRepairs += 1
+            return try await reconcile(reason: "drift repair")
+        }
+        backgroundRepairs += 1
+        return try await pass(readKernel: false, reason: "drift repair", precomputed: (want, ops))
+    }
+
+    /// Sets the drift-repair interval from a pass's CPU time, and logs when it is stretched
+    /// beyond the configured interval or returns to it.
+    private func pace(cpu: Duration) {
+        lastDriftCPU = cpu
+        let before = driftInterval
+        driftInterval = max(options.interval, cpu / max(options.driftCPUShare, 1e-6))
+        let stretched = driftInterval > options.interval
+        if stretched != (before > options.interval) || (stretched && (driftInterval > before * 1.5 || driftInterval < before / 1.5)) {
+            if stretched {
+                logger.info("drift repair every \(Self.seconds(driftInterval)) instead of \(Self.seconds(options.interval)): a pass (reading \(plan.virtualServers.count) services back from the kernel and diffing them) took \(Self.seconds(cpu, digits: 3)) of CPU, and drift repair is kept under \(options.driftCPUShare * 100)% of a CPU")
+            } else {
+                logger.info("drift repair back to every \(Self.seconds(options.interval))")
+            }
+        }
+    }
+
+    /// "12.5 s", with 0 to 3 decimals.
+    static func seconds(_ d: Duration, digits: Int = 1) -> String {
+        let digits = min(max(digits, 0), 3)
+        let scale = Int64([1, 10, 100, 1000][digits])
+        let units = Int64((Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) * Double(scale) + 0.5)
+        guard digits > 0 else { return "\(units) s" }
+        let fraction = String(units % scale)
+        return "\(units / scale).\(String(repeating: "0", count: digits - fraction.count))\(fraction) s"
+    }
+
     /// One reconcile: diffs the desired table against the kernel (read back when `readKernel`,
     /// or when the last applied table is unknown) or else against the last applied table.
-    private func pass(readKernel: Bool, reason: String) async throws -> [IPVSOperation] {
+    /// `precomputed` is a first round already read and diffed from the current ``states``.
+    private func pass(readKernel: Bool, reason: String,
+                      precomputed: (want: [ServiceEntry], ops: [IPVSOperation])? = nil) async throws -> [IPVSOperation] {
         if reconciling {
             again = true
             if readKernel { againReads = true }
@@ -167,25 +262,37 @@ public actor LVSManager {
         defer { reconciling = false }
         var appliedAll: [IPVSOperation] = []
         var read = readKernel
+        var first = precomputed
         repeat {
             again = false
-            let actual: [ServiceEntry]
-            let readNow = read || againReads
-            read = false
-            againReads = false
-            if readNow || applied == nil {
-                applied = nil
-                actual = try await ipvs.table()
+            let readNow: Bool
+            let want: [ServiceEntry]
+            let ops: [IPVSOperation]
+            if let (w, o) = first {
+                first = nil
+                readNow = true
+                dirty = false
+                (want, ops) = (w, o)
             } else {
-                actual = applied!
+                let actual: [ServiceEntry]
+                readNow = read || againReads
+                read = false
+                againReads = false
+                if readNow || applied == nil {
+                    applied = nil
+                    actual = try await ipvs.table()
+                } else {
+                    actual = applied!
+                }
+                // Re-read state after the await: events may have changed it.
+                dirty = false
+                want = desired
+                ops = differ(want, actual, managed)
             }
-            // Re-read state after the await: events may have changed it.
-            dirty = false
-            let want = desired
-            let ops = differ(want, actual, managed)
             if ops.isEmpty {
                 applied = want
             } else {
+                kernelWrites += 1
                 let done = await applyTolerant(ops)
                 // A failed operation leaves the kernel unknown: the next pass reads it.
                 applied = done.count == ops.count ? want : nil
@@ -215,8 +322,8 @@ public actor LVSManager {
     /// Periodic drift repair until cancelled.
     public func runReconcileLoop() async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: options.interval) } catch { return }
-            do { try await reconcile(reason: "drift repair") } catch { logger.error("reconcile failed: \(error)") }
+            do { try await Task.sleep(for: driftInterval) } catch { return }
+            do { try await repairDrift() } catch is CancellationError { return } catch { logger.error("reconcile failed: \(error)") }
         }
     }
 

@@ -128,9 +128,9 @@ public final class ProbeReactor: @unchecked Sendable {
 
     // MARK: Reactor thread
 
-    /// The loop's clock: CLOCK_MONOTONIC (ns) read once per wake-up, as keepalived's `time_now`.
-    /// Reading the clock can cost a trap on virtual machines without a TSC clock source.
-    /// Reactor thread only.
+    /// The loop's clock: CLOCK_MONOTONIC (ns) read at each wake-up and again after a batch of
+    /// events, as keepalived's `time_now`. Reading the clock can cost a trap on virtual machines
+    /// without a TSC clock source, so it is not read per event. Reactor thread only.
     private(set) var time: UInt64 = ProbeReactor.now()
 
     /// CLOCK_MONOTONIC in nanoseconds.
@@ -146,34 +146,30 @@ public final class ProbeReactor: @unchecked Sendable {
         timers.push(deadline, target)
     }
 
+    /// Most socket events handled, and most due timers fired, per turn of the loop. Due timers
+    /// (checks to start) wait behind a batch of events, and an event costs up to a `connect(2)`
+    /// (a slot's disconnect), so a batch is kept short; events wait behind at most as many timers,
+    /// so a backlog of checks to start cannot starve the conversations already under way.
+    static let batchSize = 128
+
     private func loop() {
         _ = vigil_set_thread_name(String(name.prefix(15)))
-        var events = [epoll_event](repeating: epoll_event(), count: 1024)
+        var events = [epoll_event](repeating: epoll_event(), count: Self.batchSize)
         while !stopping {
-            // Measured from the wake-up's clock: one clock read per wake-up (the work since then
-            // makes the wait at most that much longer than asked, well within a check's schedule).
             var timeout: Int32 = -1
             if let next = nextWake() {
                 timeout = next <= time ? 0 : Int32(min((next - time + 999_999) / 1_000_000, 60_000))
             }
-            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) }
-            time = Self.now()
-            if n > 0 {
-                for i in 0..<Int(n) {
-                    let data = events[i].data.u64
-                    if data == UInt64.max {
-                        drainInbox()
-                    } else {
-                        readySlot(Int(truncatingIfNeeded: data), events: events[i].events)
-                    }
-                }
-            }
+            handleEvents(&events, timeout: timeout)
             for q in deadlines.indices {
                 while let token = deadlines[q].popDue(time) { deadlineExpired(token) }
             }
-            while let timer = timers.popDue(time) {
+            var fired = 0
+            while fired < Self.batchSize, let timer = timers.popDue(time) {
                 timer.reactorTimerFired()
+                fired += 1
             }
+            if fired > 0 { time = Self.now() }
         }
         for exchange in exchanges where exchange.token != 0 { finish(exchange, .failure("probe abandoned: checker stopping")) }
         for exchange in exchanges where exchange.fd != -1 { close(exchange.fd) }
@@ -190,6 +186,24 @@ public final class ProbeReactor: @unchecked Sendable {
             return state.waiters
         }
         for w in waiters { w.resume() }
+    }
+
+    /// Waits up to `timeout` ms for socket events and handles at most a batch of them. The clock
+    /// is read after the wait and again after handling, so timers that fell due while a batch ran
+    /// fire now, and the next wait is measured from now.
+    private func handleEvents(_ events: inout [epoll_event], timeout: Int32) {
+        let n = Int(events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) })
+        time = Self.now()
+        guard n > 0 else { return }
+        for i in 0..<n {
+            let data = events[i].data.u64
+            if data == UInt64.max {
+                drainInbox()
+            } else {
+                readySlot(Int(truncatingIfNeeded: data), events: events[i].events)
+            }
+        }
+        time = Self.now()
     }
 
     /// The earliest timer or deadline of a live exchange; deadlines of exchanges that already

@@ -11,12 +11,15 @@ import VigilSupport
 /// ``apply(_:)`` is the one write path. It pipelines: it writes a batch of requests in one
 /// datagram, each asking for an acknowledgement, then reads the acknowledgements.
 ///
-/// The async methods run their blocking socket calls on the client's own serial queue, never on
-/// the Swift cooperative pool, so a long table dump cannot hold up other tasks (health probes).
+/// The async methods run their blocking socket calls on the client's own serial queue (or a
+/// ``BackgroundWorker``'s thread), never on the Swift cooperative pool, so a long table dump
+/// cannot hold up other tasks (health probes).
 public final class IPVSClient: IPVSControlling {
     private let connection: Mutex<any NetlinkTransport>
     /// Where the blocking netlink calls of the async methods run.
     private let queue = DispatchQueue(label: "vigil.ipvs.netlink")
+    /// Where they run instead when the client was opened for background reads.
+    private let worker: BackgroundWorker?
     /// Most requests in flight at once during ``apply(_:)``.
     public let pipelineDepth: Int
 
@@ -28,18 +31,24 @@ public final class IPVSClient: IPVSControlling {
     ///   - replyTimeoutSeconds: how long to wait for any kernel reply before failing.
     ///   - networkNamespace: a network-namespace file (e.g. `/run/netns/NAME`) whose IPVS tables
     ///     to use; nil for the caller's own namespace.
+    ///   - worker: run the socket calls on this low-priority thread rather than the client's own
+    ///     queue: a client for background reads (drift repair) that must not take CPU from
+    ///     health checks. Give it its own client, so a slow background read never holds the
+    ///     socket another caller is waiting for.
     /// - Throws: `.notAvailable` when the kernel has no IPVS.
-    public convenience init(pipelineDepth: Int = 1024, replyTimeoutSeconds: Int = 30, networkNamespace: String? = nil) throws(IPVSError) {
+    public convenience init(pipelineDepth: Int = 1024, replyTimeoutSeconds: Int = 30, networkNamespace: String? = nil,
+                            worker: BackgroundWorker? = nil) throws(IPVSError) {
         let c = try NetlinkConnection(timeoutSeconds: replyTimeoutSeconds, networkNamespace: networkNamespace)
         // An acknowledgement occupies about 1 KiB of receive buffer (skb overhead included).
         let affordable = max(1, c.receiveBufferBytes / 2048)
-        self.init(transport: c, pipelineDepth: min(pipelineDepth, affordable))
+        self.init(transport: c, pipelineDepth: min(pipelineDepth, affordable), worker: worker)
     }
 
     /// A client over any transport (tests use a fake kernel).
-    init(transport: sending any NetlinkTransport, pipelineDepth: Int) {
+    init(transport: sending any NetlinkTransport, pipelineDepth: Int, worker: BackgroundWorker? = nil) {
         self.pipelineDepth = max(1, pipelineDepth)
         self.connection = Mutex(transport)
+        self.worker = worker
     }
 
     // MARK: Reading
@@ -107,9 +116,10 @@ public final class IPVSClient: IPVSControlling {
     /// Stops the connection-synchronisation daemon of the given role.
     public func stopDaemon(_ role: SyncDaemonRole) async throws { try await offload { _ = try self.applyNow([.stopDaemon(role)]) } }
 
-    /// Runs `body` on ``queue`` and resumes the caller with its result.
+    /// Runs `body` on ``queue`` (or the background worker) and resumes the caller with its result.
     private func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        if let worker { return try await worker.run(body) }
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             queue.async { c.resume(with: Result { try body() }) }
         }
     }

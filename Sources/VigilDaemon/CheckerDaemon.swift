@@ -24,6 +24,7 @@ public struct CheckerStartError: Error, Sendable, CustomStringConvertible {
 public enum CheckerDaemon {
     /// Loads `configFile`, logs its warnings, and returns the service (errors throw, nothing applied).
     public static func make(configFile: String, configID: String?, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer,
+                            background: BackgroundReconcile? = nil,
                             releaseOnStop: Bool, reconcileInterval: Duration = .seconds(5),
                             logger: Logger) throws -> CheckerService {
         let loaded = ConfigLoader.load(path: configFile, configID: configID)
@@ -34,7 +35,7 @@ public enum CheckerDaemon {
         let plan = LVSPlan(configuration: config)
         return CheckerService(plan: plan, ipvs: ipvs, differ: differ,
                               options: ReconcileOptions(interval: reconcileInterval, flushOnStart: plan.flushOnStart, releaseOnStop: releaseOnStop),
-                              logger: logger)
+                              background: background, logger: logger)
     }
 }
 
@@ -48,7 +49,14 @@ extension CheckerDaemon {
     public static func service(plan: LVSPlan, options: ReconcileOptions,
                                logger: Logger = Logger(label: "vigil.checker")) throws -> CheckerService {
         let client = try IPVSClient()
-        return CheckerService(plan: plan, ipvs: client, differ: differ, options: options, logger: logger)
+        return CheckerService(plan: plan, ipvs: client, differ: differ, options: options,
+                              background: try backgroundReconcile(), logger: logger)
+    }
+
+    /// A second netlink client, on a thread of its own at nice 19, for drift repair.
+    public static func backgroundReconcile() throws -> BackgroundReconcile {
+        let worker = try BackgroundWorker(name: "vigil-drift")
+        return BackgroundReconcile(reader: try IPVSClient(worker: worker), worker: worker)
     }
 
     /// `vigil -C`: loads the file and returns the service on the kernel's IPVS.
@@ -56,6 +64,7 @@ extension CheckerDaemon {
                             reconcileInterval: Duration = .seconds(5), logger: Logger) throws -> CheckerService {
         let client = try IPVSClient()
         return try make(configFile: configFile, configID: configID, ipvs: client, differ: differ,
+                        background: try backgroundReconcile(),
                         releaseOnStop: releaseOnStop, reconcileInterval: reconcileInterval, logger: logger)
     }
 }

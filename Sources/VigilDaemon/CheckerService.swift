@@ -15,12 +15,14 @@ public struct CheckerService: ServiceLifecycle.Service {
     let ipvs: any IPVSControlling
     let differ: IPVSDiffer
     let options: ReconcileOptions
+    let background: BackgroundReconcile?
     let logger: Logger
     let group: any EventLoopGroup
     /// Called once the manager exists (status, tests).
     let onStart: (@Sendable (LVSManager, CheckPool) async -> Void)?
 
     public init(plan: LVSPlan, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer, options: ReconcileOptions,
+                background: BackgroundReconcile? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "vigil.checker"),
                 onStart: (@Sendable (LVSManager, CheckPool) async -> Void)? = nil) {
@@ -28,6 +30,7 @@ public struct CheckerService: ServiceLifecycle.Service {
         self.ipvs = ipvs
         self.differ = differ
         self.options = options
+        self.background = background
         self.group = group
         self.logger = logger
         self.onStart = onStart
@@ -38,7 +41,8 @@ public struct CheckerService: ServiceLifecycle.Service {
         let pool = try CheckPool(specs: plan.allChecks, group: group,
                                  maxInFlight: budget.maxInFlight(openFileLimit: prepareOpenFileLimit(for: budget)),
                                  logger: logger)
-        let manager = LVSManager(plan: plan, pool: pool, ipvs: ipvs, differ: differ, options: options, logger: logger)
+        let manager = LVSManager(plan: plan, pool: pool, ipvs: ipvs, differ: differ, options: options,
+                                 background: background, logger: logger)
         logger.info("checking \(plan.virtualServers.count) virtual servers with \(pool.specs.count) distinct probes (\(plan.allChecks.count) configured)")
         try await manager.start()
         await onStart?(manager, pool)

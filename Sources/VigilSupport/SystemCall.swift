@@ -104,7 +104,7 @@ public func writeStandardOutput(_ text: String) {
     writeAll(fd: 1, text)
 }
 
-private func writeAll(fd: Int32, _ text: String) {
+func writeAll(fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
         let n = try? bytes.withUnsafeBytes { raw in

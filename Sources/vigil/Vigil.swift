@@ -75,7 +75,7 @@ struct VigilOptions: ParsableArguments {
     var dontReleaseIPVS = false
 
     @Option(name: .customLong("reconcile-interval"),
-            help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400, default 5; not a keepalived option).")
+            help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400, default 5; longer when a re-read would take over 1% of a CPU; not a keepalived option).")
     var reconcileInterval: Double = 5
 
     @Option(name: [.customShort("p"), .customLong("pid")], help: "Main pid file.")

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import HealthCheck
 import NIOPosix
 import Synchronization
@@ -18,6 +21,26 @@ struct ProbeReactorTests {
         }
         #expect(results.count == 8 && results.allSatisfy(\.isSuccess))
         #expect(server.log.requests.count == 8)
+        await reactor.shutdown()
+        await server.stop()
+    }
+
+    @Test("an answer that came while the reactor was busy past the check's deadline still passes the check")
+    func answerQueuedPastDeadline() async throws {
+        let reactor = try ProbeReactor(name: "test-busy")
+        let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        let server = try await TestServer.start(.trickle(response, every: .milliseconds(5)))
+        let checker = try HTTPChecker(settings: HTTPCheckSettings(connection: connection(server.port, timeout: .milliseconds(500)),
+                                                                  urls: [URLCheck(path: "/")]),
+                                      reactor: reactor, group: MultiThreadedEventLoopGroup.singleton)
+        async let result = checker.check()
+        for _ in 0..<1000 where server.log.requests.isEmpty { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(!server.log.requests.isEmpty, "the server saw the request")
+        // The answer is all in by 0.25 s; the reactor looks again only at 0.8 s, after the
+        // 0.5 s deadline, with the answer waiting in its socket.
+        #expect(reactor.execute { usleep(800_000) })
+        let outcome = await result
+        #expect(outcome.isSuccess, "\(outcome)")
         await reactor.shutdown()
         await server.stop()
     }

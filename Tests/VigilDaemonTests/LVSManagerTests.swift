@@ -140,6 +140,96 @@ struct LVSManagerTests {
     }
 }
 
+/// Reads through to `kernel`, first running `before` once: something that happens while a
+/// background read is under way.
+private actor InterruptedReader: IPVSControlling {
+    let kernel: FakeIPVS
+    var before: (@Sendable () async -> Void)?
+
+    init(_ kernel: FakeIPVS, before: (@Sendable () async -> Void)?) {
+        self.kernel = kernel
+        self.before = before
+    }
+
+    func table() async throws -> [ServiceEntry] {
+        if let b = before {
+            before = nil
+            await b()
+        }
+        return try await kernel.table()
+    }
+
+    func info() async throws -> IPVSInfo { try await kernel.info() }
+    func entry(for key: ServiceKey) async throws -> ServiceEntry { try await kernel.entry(for: key) }
+    func apply(_ operations: [IPVSOperation]) async throws -> Int { try await kernel.apply(operations) }
+    func timeouts() async throws -> Timeouts { try await kernel.timeouts() }
+    func daemons() async throws -> [SyncDaemon] { try await kernel.daemons() }
+}
+
+@Suite("LVS manager: drift repair in the background")
+struct BackgroundDriftTests {
+    @Test("an operator's ipvsadm -d is repaired from a background read and diff; a clean table is left alone")
+    func repairs() async throws {
+        let fake = FakeIPVS()
+        let p = plan()
+        let pool = try CheckPool(specs: p.allChecks, group: MultiThreadedEventLoopGroup.singleton)
+        let m = LVSManager(plan: p, pool: pool, ipvs: fake, differ: CheckerDaemon.differ,
+                           background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+        try await m.start()
+        let atStart = await fake.applied.count
+        #expect(try await m.repairDrift().isEmpty)
+        #expect(await fake.applied.count == atStart)
+        await fake.deleteDestination(vip, DestinationKey(addr("198.51.100.1"), 80))
+        #expect(try await m.repairDrift().count == 1)
+        #expect(await weights(fake) == ["198.51.100.1": 2, "198.51.100.2": 2])
+        #expect(await m.backgroundRepairs == 2)
+        #expect(await m.overtakenRepairs == 0)
+    }
+
+    @Test("a drift repair that costs more than its share of a CPU is spaced out")
+    func paced() async throws {
+        let fake = FakeIPVS()
+        let p = plan()
+        let m = LVSManager(plan: p, pool: nil, ipvs: fake, differ: CheckerDaemon.differ,
+                           options: ReconcileOptions(interval: .seconds(5), driftCPUShare: 1e-6),
+                           background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+        try await m.start()
+        #expect(await m.driftInterval == .seconds(5))
+        try await m.repairDrift()
+        let cpu = await m.lastDriftCPU
+        #expect(cpu > .zero)
+        #expect(await m.driftInterval == max(.seconds(5), cpu / 1e-6))
+        let relaxed = LVSManager(plan: p, pool: nil, ipvs: fake, differ: CheckerDaemon.differ,
+                                 background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+        try await relaxed.repairDrift()
+        #expect(await relaxed.driftInterval == .seconds(5))
+    }
+
+    @Test("a server that fails during a background read stays out: the stale repair is redone inline")
+    func overtaken() async throws {
+        let fake = FakeIPVS()
+        let p = plan()
+        let pool = try CheckPool(specs: p.allChecks, group: MultiThreadedEventLoopGroup.singleton)
+        let box = ManagerBox()
+        let reader = InterruptedReader(fake) { await box.manager?.handle(down(pool, p, rs: 0)) }
+        let m = LVSManager(plan: p, pool: pool, ipvs: fake, differ: CheckerDaemon.differ,
+                           background: BackgroundReconcile(reader: reader, worker: try BackgroundWorker(name: "test-drift")))
+        await box.set(m)
+        try await m.start()
+        await fake.deleteDestination(vip, DestinationKey(addr("198.51.100.2"), 80))
+        _ = try await m.repairDrift()
+        // The background diff began while 198.51.100.1 was up, and would have put it back.
+        #expect(await weights(fake) == ["198.51.100.2": 2])
+        #expect(await m.overtakenRepairs == 1)
+        #expect(await m.backgroundRepairs == 0)
+    }
+}
+
+private actor ManagerBox {
+    var manager: LVSManager?
+    func set(_ m: LVSManager) { manager = m }
+}
+
 @Suite("Checker service")
 struct CheckerServiceTests {
     @Test("describes itself in one short line however large the plan (ServiceLifecycle logs it at start)")
