@@ -11,8 +11,9 @@ public struct ReconcileOptions: Sendable {
     /// ``driftCPUShare`` of a CPU at this interval.
     public var interval: Duration
     /// The most of one CPU the periodic drift repair may use: with a background worker, the
-    /// interval stretches to the last pass's CPU time divided by this.
-    public var driftCPUShare: Double
+    /// interval stretches to the last pass's CPU time divided by this. Nil keeps ``interval`` as
+    /// given (an operator's explicit `--reconcile-interval`).
+    public var driftCPUShare: Double?
     /// Shortest gap between two health-driven applies: health changes arriving closer together
     /// are applied as one batch.
     public var coalesce: Duration
@@ -22,7 +23,7 @@ public struct ReconcileOptions: Sendable {
     public var releaseOnStop: Bool
 
     public init(interval: Duration = .seconds(5), coalesce: Duration = .milliseconds(100),
-                flushOnStart: Bool = false, releaseOnStop: Bool = true, driftCPUShare: Double = 0.01) {
+                flushOnStart: Bool = false, releaseOnStop: Bool = true, driftCPUShare: Double? = 0.01) {
         self.interval = interval
         self.driftCPUShare = driftCPUShare
         self.coalesce = coalesce
@@ -51,7 +52,8 @@ public struct BackgroundReconcile: Sendable {
 /// the changes since the last apply into operations (diffing against the table Vigil last applied,
 /// without reading the kernel) at most every ``ReconcileOptions/coalesce``. The periodic drift
 /// repair reads the kernel back, diffs, and applies only the difference — so manual drift is
-/// repaired too. Services the configuration does not name are never touched.
+/// repaired too; given a ``BackgroundReconcile``, it reads and diffs on a low-priority thread
+/// (``repairDrift()``). Services the configuration does not name are never touched.
 public actor LVSManager {
     public let plan: LVSPlan
     private let ipvs: any IPVSControlling
@@ -226,16 +228,23 @@ public actor LVSManager {
     /// beyond the configured interval or returns to it.
     private func pace(cpu: Duration) {
         lastDriftCPU = cpu
+        guard let share = options.driftCPUShare else { return }
         let before = driftInterval
-        driftInterval = max(options.interval, cpu / max(options.driftCPUShare, 1e-6))
+        driftInterval = max(options.interval, cpu / max(share, 1e-6))
         let stretched = driftInterval > options.interval
         if stretched != (before > options.interval) || (stretched && (driftInterval > before * 1.5 || driftInterval < before / 1.5)) {
             if stretched {
-                logger.info("drift repair every \(Self.seconds(driftInterval)) instead of \(Self.seconds(options.interval)): a pass (reading \(plan.virtualServers.count) services back from the kernel and diffing them) took \(Self.seconds(cpu, digits: 3)) of CPU, and drift repair is kept under \(options.driftCPUShare * 100)% of a CPU")
+                logger.info("drift repair every \(Self.seconds(driftInterval)) instead of \(Self.seconds(options.interval)): a pass (reading \(plan.virtualServers.count) services back from the kernel and diffing them) took \(Self.seconds(cpu, digits: 3)) of CPU, and drift repair is kept under \(Self.percent(share)) of a CPU")
             } else {
                 logger.info("drift repair back to every \(Self.seconds(options.interval))")
             }
         }
+    }
+
+    /// "1%", "0.5%".
+    static func percent(_ share: Double) -> String {
+        let tenths = Int((share * 1000).rounded())
+        return tenths % 10 == 0 ? "\(tenths / 10)%" : "\(tenths / 10).\(tenths % 10)%"
     }
 
     /// "12.5 s", with 0 to 3 decimals.

@@ -25,7 +25,7 @@ public enum CheckerDaemon {
     /// Loads `configFile`, logs its warnings, and returns the service (errors throw, nothing applied).
     public static func make(configFile: String, configID: String?, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer,
                             background: BackgroundReconcile? = nil,
-                            releaseOnStop: Bool, reconcileInterval: Duration = .seconds(5),
+                            releaseOnStop: Bool, reconcileInterval: Duration? = nil,
                             logger: Logger) throws -> CheckerService {
         let loaded = ConfigLoader.load(path: configFile, configID: configID)
         for w in loaded.warnings { logger.warning("\(w)") }
@@ -34,7 +34,8 @@ public enum CheckerDaemon {
         }
         let plan = LVSPlan(configuration: config)
         return CheckerService(plan: plan, ipvs: ipvs, differ: differ,
-                              options: ReconcileOptions(interval: reconcileInterval, flushOnStart: plan.flushOnStart, releaseOnStop: releaseOnStop),
+                              options: ReconcileOptions(interval: reconcileInterval ?? .seconds(5), flushOnStart: plan.flushOnStart,
+                                                        releaseOnStop: releaseOnStop, driftCPUShare: reconcileInterval == nil ? 0.01 : nil),
                               background: background, logger: logger)
     }
 }
@@ -61,7 +62,7 @@ extension CheckerDaemon {
 
     /// `vigil -C`: loads the file and returns the service on the kernel's IPVS.
     public static func make(configFile: String, configID: String?, releaseOnStop: Bool,
-                            reconcileInterval: Duration = .seconds(5), logger: Logger) throws -> CheckerService {
+                            reconcileInterval: Duration? = nil, logger: Logger) throws -> CheckerService {
         let client = try IPVSClient()
         return try make(configFile: configFile, configID: configID, ipvs: client, differ: differ,
                         background: try backgroundReconcile(),

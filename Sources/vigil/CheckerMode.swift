@@ -15,7 +15,7 @@ enum CheckerMode {
         do {
             let service = try CheckerDaemon.make(configFile: options.file, configID: options.configID,
                                                  releaseOnStop: !options.dontReleaseIPVS,
-                                                 reconcileInterval: .seconds(options.reconcileInterval),
+                                                 reconcileInterval: options.reconcileInterval.map { .seconds($0) },
                                                  logger: logger)
             let group = ServiceGroup(configuration: .init(services: [.init(service: service)],
                                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -75,8 +75,8 @@ struct VigilOptions: ParsableArguments {
     var dontReleaseIPVS = false
 
     @Option(name: .customLong("reconcile-interval"),
-            help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400, default 5; longer when a re-read would take over 1% of a CPU; not a keepalived option).")
-    var reconcileInterval: Double = 5
+            help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400; not a keepalived option). Without it: every 5 s, or less often when a re-read would take over 1% of a CPU.")
+    var reconcileInterval: Double?
 
     @Option(name: [.customShort("p"), .customLong("pid")], help: "Main pid file.")
     var pidFile: String?
@@ -88,7 +88,7 @@ struct VigilOptions: ParsableArguments {
     var checkersPidFile: String?
 
     func validate() throws {
-        guard reconcileInterval.isFinite, (0.1...86_400).contains(reconcileInterval) else {
+        if let reconcileInterval, !(reconcileInterval.isFinite && (0.1...86_400).contains(reconcileInterval)) {
             throw ValidationError("--reconcile-interval \(reconcileInterval): expected seconds from 0.1 to 86400")
         }
     }

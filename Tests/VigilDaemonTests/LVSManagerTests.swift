@@ -203,6 +203,12 @@ struct BackgroundDriftTests {
                                  background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
         try await relaxed.repairDrift()
         #expect(await relaxed.driftInterval == .seconds(5))
+        let explicit = LVSManager(plan: p, pool: nil, ipvs: fake, differ: CheckerDaemon.differ,
+                                  options: ReconcileOptions(interval: .seconds(5), driftCPUShare: nil),
+                                  background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+        try await explicit.repairDrift()
+        #expect(await explicit.lastDriftCPU > .zero)
+        #expect(await explicit.driftInterval == .seconds(5), "an operator's --reconcile-interval is kept")
     }
 
     @Test("a server that fails during a background read stays out: the stale repair is redone inline")
