@@ -33,10 +33,13 @@ public enum CheckerDaemon {
             throw CheckerStartError(message: "\(configFile): configuration has errors; nothing applied", diagnostics: loaded.errors)
         }
         let plan = LVSPlan(configuration: config)
-        return CheckerService(plan: plan, ipvs: ipvs, differ: differ,
-                              options: ReconcileOptions(interval: reconcileInterval ?? .seconds(5), flushOnStart: plan.flushOnStart,
-                                                        releaseOnStop: releaseOnStop, driftCPUShare: reconcileInterval == nil ? 0.01 : nil),
-                              background: background, logger: logger)
+        var options = ReconcileOptions(flushOnStart: plan.flushOnStart, releaseOnStop: releaseOnStop)
+        if let reconcileInterval {
+            // An operator's interval is kept as given, whatever a pass costs.
+            options.interval = reconcileInterval
+            options.driftCPUShare = nil
+        }
+        return CheckerService(plan: plan, ipvs: ipvs, differ: differ, options: options, background: background, logger: logger)
     }
 }
 

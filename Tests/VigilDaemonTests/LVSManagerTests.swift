@@ -166,6 +166,11 @@ private actor InterruptedReader: IPVSControlling {
     func daemons() async throws -> [SyncDaemon] { try await kernel.daemons() }
 }
 
+/// Background drift repair reading through `reader`, on a worker of its own.
+private func drift(_ reader: any IPVSControlling) throws -> BackgroundReconcile {
+    BackgroundReconcile(reader: reader, worker: try BackgroundWorker(name: "test-drift"))
+}
+
 @Suite("LVS manager: drift repair in the background")
 struct BackgroundDriftTests {
     @Test("an operator's ipvsadm -d is repaired from a background read and diff; a clean table is left alone")
@@ -174,7 +179,7 @@ struct BackgroundDriftTests {
         let p = plan()
         let pool = try CheckPool(specs: p.allChecks, group: MultiThreadedEventLoopGroup.singleton)
         let m = LVSManager(plan: p, pool: pool, ipvs: fake, differ: CheckerDaemon.differ,
-                           background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+                           background: try drift(fake))
         try await m.start()
         let atStart = await fake.applied.count
         #expect(try await m.repairDrift().isEmpty)
@@ -192,7 +197,7 @@ struct BackgroundDriftTests {
         let p = plan()
         let m = LVSManager(plan: p, pool: nil, ipvs: fake, differ: CheckerDaemon.differ,
                            options: ReconcileOptions(interval: .seconds(5), driftCPUShare: 1e-6),
-                           background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+                           background: try drift(fake))
         try await m.start()
         #expect(await m.driftInterval == .seconds(5))
         try await m.repairDrift()
@@ -200,12 +205,12 @@ struct BackgroundDriftTests {
         #expect(cpu > .zero)
         #expect(await m.driftInterval == max(.seconds(5), cpu / 1e-6))
         let relaxed = LVSManager(plan: p, pool: nil, ipvs: fake, differ: CheckerDaemon.differ,
-                                 background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+                                 background: try drift(fake))
         try await relaxed.repairDrift()
         #expect(await relaxed.driftInterval == .seconds(5))
         let explicit = LVSManager(plan: p, pool: nil, ipvs: fake, differ: CheckerDaemon.differ,
                                   options: ReconcileOptions(interval: .seconds(5), driftCPUShare: nil),
-                                  background: BackgroundReconcile(reader: fake, worker: try BackgroundWorker(name: "test-drift")))
+                                  background: try drift(fake))
         try await explicit.repairDrift()
         #expect(await explicit.lastDriftCPU > .zero)
         #expect(await explicit.driftInterval == .seconds(5), "an operator's --reconcile-interval is kept")
@@ -219,7 +224,7 @@ struct BackgroundDriftTests {
         let box = ManagerBox()
         let reader = InterruptedReader(fake) { await box.manager?.handle(down(pool, p, rs: 0)) }
         let m = LVSManager(plan: p, pool: pool, ipvs: fake, differ: CheckerDaemon.differ,
-                           background: BackgroundReconcile(reader: reader, worker: try BackgroundWorker(name: "test-drift")))
+                           background: try drift(reader))
         await box.set(m)
         try await m.start()
         await fake.deleteDestination(vip, DestinationKey(addr("198.51.100.2"), 80))
