@@ -128,9 +128,9 @@ public final class ProbeReactor: @unchecked Sendable {
 
     // MARK: Reactor thread
 
-    /// The loop's clock: CLOCK_MONOTONIC (ns) read at each wake-up and again after a batch of
-    /// events, as keepalived's `time_now`. Reading the clock can cost a trap on virtual machines
-    /// without a TSC clock source, so it is not read per event. Reactor thread only.
+    /// The loop's clock: CLOCK_MONOTONIC (ns) read at each wake-up and again after a long batch
+    /// (``clockRereadBatch``), as keepalived's `time_now`. Reading the clock can cost a trap on
+    /// virtual machines without a TSC clock source, so it is not read per event. Reactor thread only.
     private(set) var time: UInt64 = ProbeReactor.now()
 
     /// CLOCK_MONOTONIC in nanoseconds.
@@ -152,6 +152,12 @@ public final class ProbeReactor: @unchecked Sendable {
     /// so a backlog of checks to start cannot starve the conversations already under way.
     static let batchSize = 128
 
+    /// Events or timers handled in one go after which the clock is read again. A few take well
+    /// under a millisecond even on an emulated CPU, and reading the clock can cost a trap (a
+    /// virtual machine's HPET): at light load, one or two events per turn, re-reading it after
+    /// each batch was a large share of a turn's cost.
+    static let clockRereadBatch = 8
+
     private func loop() {
         _ = vigil_set_thread_name(String(name.prefix(15)))
         var events = [epoll_event](repeating: epoll_event(), count: Self.batchSize)
@@ -169,7 +175,7 @@ public final class ProbeReactor: @unchecked Sendable {
                 timer.reactorTimerFired()
                 fired += 1
             }
-            if fired > 0 { time = Self.now() }
+            if fired >= Self.clockRereadBatch { time = Self.now() }
         }
         for exchange in exchanges where exchange.token != 0 { finish(exchange, .failure("probe abandoned: checker stopping")) }
         for exchange in exchanges where exchange.fd != -1 { close(exchange.fd) }
@@ -189,21 +195,24 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     /// Waits up to `timeout` ms for socket events and handles at most a batch of them. The clock
-    /// is read after the wait and again after handling, so timers that fell due while a batch ran
-    /// fire now, and the next wait is measured from now.
+    /// is read after the wait, and again after a batch of ``clockRereadBatch`` events or more or
+    /// after jobs from the inbox (which may be long), so timers that fell due meanwhile fire now
+    /// and the next wait is measured from now.
     private func handleEvents(_ events: inout [epoll_event], timeout: Int32) {
         let n = Int(events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) })
         time = Self.now()
         guard n > 0 else { return }
+        var reread = n >= Self.clockRereadBatch
         for i in 0..<n {
             let data = events[i].data.u64
             if data == UInt64.max {
                 drainInbox()
+                reread = true
             } else {
                 readySlot(Int(truncatingIfNeeded: data), events: events[i].events)
             }
         }
-        time = Self.now()
+        if reread { time = Self.now() }
     }
 
     /// The earliest timer or deadline of a live exchange; deadlines of exchanges that already
