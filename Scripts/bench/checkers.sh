@@ -121,7 +121,7 @@ host_share() {
     } { print "- -" }'
 }
 
-# Sockets in TIME_WAIT in namespace $1.
+# Sockets in TIME_WAIT in namespace $1, as the kernel counts them: orphaned FIN_WAIT2 sockets too.
 timewait() { ip netns exec "$1" awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat; }
 
 phase() { # name ntcp nhttp command...
@@ -226,7 +226,7 @@ for tool in ("keepalived", "vigil", "floor"):
         print(f"{tool:<12}{m[0]:>10.0f}{m[1]:>12.3f}{m[2]:>13.1f}{m[3]:>13.1f}{m[4]:>9.1f}{m[5]:>12.0f}{m[6]:>12.0f}")
 print("floor: the least any checker can do for these checks on this lab (Scripts/bench/checkers_floor.c), with the same IPVS table installed by ipvsadm -R")
 print("table s: seconds from the tool's launch to its complete IPVS table; the warm-up counts from then")
-print("TIME_WAIT: the phase's TCP sockets in TIME_WAIT when its measurement ended (each phase has a fresh network namespace)")
+print("TIME_WAIT: the phase's TCP sockets in TIME_WAIT when its measurement ended, as /proc/net/sockstat counts them (with closed listener sockets in FIN_WAIT2); each phase has a fresh network namespace")
 print("lateness = interval between consecutive checks of one listener minus delay_loop (1 s)")
 print("host busy/steal %: the host's CPU (both cores) in use, and taken by its own hypervisor, during the measured window")
 print(f"-light rows: {__import__('os').environ['LIGHT_TCP']} TCP_CHECK + {__import__('os').environ['LIGHT_HTTP']} HTTP_GET, one round; "
