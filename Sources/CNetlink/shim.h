@@ -21,7 +21,6 @@
 // The probe reactor's event loop (Swift's Glibc module leaves these headers out).
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/timerfd.h>
 #include <errno.h>
 #include <stdint.h>
@@ -39,11 +38,6 @@ static inline int vigil_epoll_with_wakeup(int *epfd, int *wakefd, uint64_t token
     *epfd = e;
     *wakefd = w;
     return 0;
-}
-
-/// `prctl(PR_SET_NAME, name)`: names the calling thread (shown by top -H, ps -L); `prctl` is variadic.
-static inline int vigil_set_thread_name(const char *name) {
-    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
 
 /// `CLONE_NEWNET` (sched.h, which Swift's Glibc module imports without _GNU_SOURCE).

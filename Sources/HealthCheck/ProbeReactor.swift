@@ -79,7 +79,7 @@ public final class ProbeReactor: @unchecked Sendable {
         epfd = e
         wakeFD = w
         do throws(SystemCallError) {
-            try startDetachedThread { self.loop() }
+            try startDetachedThread(name: name) { self.loop() }
         } catch {
             close(wakeFD)
             close(epfd)
@@ -159,7 +159,6 @@ public final class ProbeReactor: @unchecked Sendable {
     static let clockRereadBatch = 8
 
     private func loop() {
-        _ = vigil_set_thread_name(String(name.prefix(15)))
         var events = [epoll_event](repeating: epoll_event(), count: Self.batchSize)
         while !stopping {
             var timeout: Int32 = -1

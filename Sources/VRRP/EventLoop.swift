@@ -52,7 +52,7 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
         ev.data.u64 = Self.timerToken
         _ = epoll_ctl(epfd, EPOLL_CTL_ADD, timerFD, &ev)
         do throws(SystemCallError) {
-            try startDetachedThread { self.run() }
+            try startDetachedThread(name: "vigil-vrrp") { self.run() }
         } catch {
             close(timerFD)
             close(wakeFD)
@@ -138,7 +138,6 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
 
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .releasing)
-        _ = vigil_set_thread_name("vigil-vrrp")
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         var running = true
         while running {

@@ -38,8 +38,7 @@ public final class BackgroundWorker: Sendable {
             _ = write(writeFD, &byte, 1)
         }
 
-        func run(name: String) {
-            nameThread(name)
+        func run() {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, BackgroundWorker.niceValue)
             while true {
                 var bytes = (UInt64(0), UInt64(0))
@@ -54,14 +53,6 @@ public final class BackgroundWorker: Sendable {
             close(readFD)
             close(writeFD)
         }
-
-        /// Names the calling thread for `top -H` and `ps -L` through procfs (`prctl` is variadic).
-        private func nameThread(_ name: String) {
-            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { return }
-            writeAll(fd: fd, name)
-            close(fd)
-        }
     }
 
     private let queue: Queue
@@ -72,9 +63,8 @@ public final class BackgroundWorker: Sendable {
         try systemCall("pipe") { pipe(&fds) }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let queue = Queue(pipe: (fds[0], fds[1]))
-        let shortName = String(decoding: name.utf8.prefix(15), as: UTF8.self)
         do {
-            try startDetachedThread { queue.run(name: shortName) }
+            try startDetachedThread(name: name) { queue.run() }
         } catch {
             close(fds[0])
             close(fds[1])

@@ -74,14 +74,19 @@ public func systemCall<T: FixedWidthInteger>(
     }
 }
 
-/// Starts a detached POSIX thread running `body`, for loops that block in `epoll_wait` outside
-/// Swift's task pool (probe reactors, the VRRP event loop).
-public func startDetachedThread(_ body: @escaping () -> Void) throws(SystemCallError) {
+/// Starts a detached POSIX thread named `name` running `body`, for loops that block outside
+/// Swift's task pool (probe reactors, the VRRP event loop, background workers). `top -H` and
+/// `ps -L` show the first 15 bytes of the name.
+public func startDetachedThread(name: String, _ body: @escaping () -> Void) throws(SystemCallError) {
     final class Box {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
     }
-    let unmanaged = Unmanaged.passRetained(Box(body))
+    let shortName = String(decoding: name.utf8.prefix(15), as: UTF8.self)
+    let unmanaged = Unmanaged.passRetained(Box {
+        nameCurrentThread(shortName)
+        body()
+    })
     var thread = pthread_t()
     let rc = pthread_create(&thread, nil, { arg in
         Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
@@ -94,6 +99,15 @@ public func startDetachedThread(_ body: @escaping () -> Void) throws(SystemCallE
     pthread_detach(thread)
 }
 
+/// Names the calling thread through procfs (`prctl(PR_SET_NAME)` is variadic, so not callable
+/// from Swift).
+private func nameCurrentThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    writeAll(fd: fd, name)
+    close(fd)
+}
+
 /// Writes text to standard error unbuffered (safe from any task; no shared `FILE*`).
 public func writeStandardError(_ text: String) {
     writeAll(fd: 2, text)
@@ -104,7 +118,7 @@ public func writeStandardOutput(_ text: String) {
     writeAll(fd: 1, text)
 }
 
-func writeAll(fd: Int32, _ text: String) {
+private func writeAll(fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
         let n = try? bytes.withUnsafeBytes { raw in
