@@ -59,6 +59,7 @@ let package = Package(
             "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
             "VigilDaemon", "KeepalivedConfig", "HealthCheck", "VigilSupport",

@@ -73,11 +73,21 @@ public func makeChecker(_ spec: CheckSpec, reactor: ProbeReactor, group: any Eve
 /// timers and runs TCP_CHECK, HTTP_GET and SMTP_CHECK conversations itself; SSL_GET and
 /// MISC_CHECK run as tasks whose results come back to the reactor, so every probe's schedule
 /// and up/down state live in one place.
+///
+/// A probe is identified by its spec: ``update(to:initiallyUp:)`` (a reload) keeps the probes
+/// whose spec is still wanted, with their schedule and state, stops the others and starts new
+/// ones. Probe numbers (``index(of:)``, ``ProbeEvent/probe``) are never reused.
 public final class CheckPool: Sendable {
-    public let specs: [CheckSpec]
-    private let indexBySpec: [CheckSpec: Int]
+    private struct Probes {
+        var byID: [Int: ScheduledProbe] = [:]
+        var idBySpec: [CheckSpec: Int] = [:]
+        var nextID = 0
+        var running = false
+    }
+
+    private let probes: Mutex<Probes>
     private let reactors: [ProbeReactor]
-    private let probes: [ScheduledProbe]
+    private let group: any EventLoopGroup
     private let sink: ProbeSink
     /// Every probe result that changed a checker's state (and, with `reportAll`, every result).
     public let events: AsyncStream<ProbeEvent>
@@ -91,31 +101,27 @@ public final class CheckPool: Sendable {
     public init(specs: [CheckSpec], group: any EventLoopGroup, reactorThreads: Int = 1,
                 maxInFlight: Int? = nil, reportAll: Bool = false, logger: Logger = Logger(label: "vigil.check")) throws {
         var unique: [CheckSpec] = []
-        var index: [CheckSpec: Int] = [:]
-        for s in specs where index[s] == nil {
-            index[s] = unique.count
-            unique.append(s)
-        }
-        self.specs = unique
-        self.indexBySpec = index
+        var seen = Set<CheckSpec>()
+        for s in specs where seen.insert(s).inserted { unique.append(s) }
         let (events, continuation) = AsyncStream.makeStream(of: ProbeEvent.self)
         let sink = ProbeSink(continuation: continuation, reportAll: reportAll, logger: logger)
         var reactors: [ProbeReactor] = []
+        var state = Probes()
         do {
-            let threads = max(1, min(reactorThreads, unique.count))
+            let threads = max(1, min(reactorThreads, max(1, unique.count)))
             let cap = try maxInFlight ?? DescriptorBudget(specs: unique, reactors: threads)
                 .maxInFlight(openFileLimit: OpenFileLimit.current().soft)
             for n in 0..<threads { reactors.append(try ProbeReactor(name: "vigil-probe-\(n)", maxInFlight: cap)) }
-            self.probes = try unique.enumerated().map { i, spec in
-                let reactor = reactors[i % reactors.count]
-                return ScheduledProbe(index: i, spec: spec, reactor: reactor, sink: sink,
-                                      checker: try makeChecker(spec, reactor: reactor, group: group))
+            for spec in unique {
+                try Self.add(spec, initiallyUp: nil, to: &state, reactors: reactors, sink: sink, group: group)
             }
         } catch {
             reactors.forEach { $0.stop() }
             throw error
         }
+        self.probes = Mutex(state)
         self.reactors = reactors
+        self.group = group
         self.events = events
         self.sink = sink
     }
@@ -124,20 +130,79 @@ public final class CheckPool: Sendable {
         reactors.forEach { $0.stop() }
     }
 
+    private static func add(_ spec: CheckSpec, initiallyUp: Bool?, to state: inout Probes, reactors: [ProbeReactor],
+                            sink: ProbeSink, group: any EventLoopGroup) throws -> ScheduledProbe {
+        let id = state.nextID
+        let reactor = reactors[id % reactors.count]
+        let probe = ScheduledProbe(index: id, spec: spec, reactor: reactor, sink: sink,
+                                   checker: try makeChecker(spec, reactor: reactor, group: group),
+                                   initiallyUp: initiallyUp ?? !spec.timing.alpha)
+        state.nextID += 1
+        state.byID[id] = probe
+        state.idBySpec[spec] = id
+        return probe
+    }
+
     /// The probe that runs `spec`.
-    public func index(of spec: CheckSpec) -> Int? { indexBySpec[spec] }
+    public func index(of spec: CheckSpec) -> Int? { probes.withLock { $0.idBySpec[spec] } }
+
+    /// The distinct specs running now, in the order they were first added.
+    public var specs: [CheckSpec] {
+        probes.withLock { p in p.byID.sorted { $0.key < $1.key }.map(\.value.spec) }
+    }
 
     public var statistics: ProbeStatistics { sink.statistics }
+
+    /// What ``update(to:initiallyUp:)`` did.
+    public struct Update: Sendable, Hashable {
+        public var kept: Int
+        public var started: Int
+        public var stopped: Int
+
+        public init(kept: Int, started: Int, stopped: Int) {
+            self.kept = kept
+            self.started = started
+            self.stopped = stopped
+        }
+    }
+
+    /// Makes the running probes those of `specs`: a probe whose spec is still wanted keeps its
+    /// schedule and up/down state; the others stop (a result arriving later is dropped); a new one
+    /// starts down or up as `initiallyUp` says (default: up unless `alpha`), after its warm-up.
+    /// A spec whose checker cannot be built throws, changing nothing.
+    @discardableResult
+    public func update(to specs: [CheckSpec], initiallyUp: [CheckSpec: Bool] = [:]) throws -> Update {
+        let wanted = Set(specs)
+        let (added, removed, kept, running): ([ScheduledProbe], [ScheduledProbe], Int, Bool) = try probes.withLock { state in
+            var next = state
+            var added: [ScheduledProbe] = []
+            var seen = Set<CheckSpec>()
+            for spec in specs where next.idBySpec[spec] == nil && seen.insert(spec).inserted {
+                added.append(try Self.add(spec, initiallyUp: initiallyUp[spec], to: &next, reactors: reactors, sink: sink, group: group))
+            }
+            var removed: [ScheduledProbe] = []
+            for (spec, id) in next.idBySpec where !wanted.contains(spec) {
+                if let p = next.byID.removeValue(forKey: id) { removed.append(p) }
+                next.idBySpec[spec] = nil
+            }
+            let kept = next.byID.count - added.count
+            state = next
+            return (added, removed, kept, state.running)
+        }
+        for probe in removed { probe.reactor.execute { probe.retire() } }
+        // Before run(), run() starts them.
+        if running { for probe in added { probe.start() } }
+        return Update(kept: kept, started: added.count, stopped: removed.count)
+    }
 
     /// Runs all probes until the calling task is cancelled, then stops the reactors and finishes
     /// ``events``. Call once.
     public func run() async {
-        for probe in probes {
-            probe.reactor.execute {
-                probe.due = probe.reactor.time &+ UInt64(probe.state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
-                probe.arm()
-            }
+        let initial = probes.withLock { state -> [ScheduledProbe] in
+            state.running = true
+            return Array(state.byID.values)
         }
+        for probe in initial { probe.start() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let already = cancellation.withLock { state -> Bool in
@@ -219,15 +284,29 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     private var lastDelay: Duration = .zero
     private var lastDelayNanoseconds: UInt64 = 0
 
-    init(index: Int, spec: CheckSpec, reactor: ProbeReactor, sink: ProbeSink, checker: any HealthChecker) {
+    /// Set once a reload has dropped this probe: its pending timer and result do nothing.
+    private var retired = false
+
+    init(index: Int, spec: CheckSpec, reactor: ProbeReactor, sink: ProbeSink, checker: any HealthChecker, initiallyUp: Bool) {
         self.index = index
         self.spec = spec
         self.reactor = reactor
         self.sink = sink
         self.checker = checker
         self.native = checker as? any ReactorChecker
-        self.state = CheckerState(timing: spec.timing)
+        self.state = CheckerState(timing: spec.timing, initiallyUp: initiallyUp)
     }
+
+    /// Schedules the first check after a random share of the warm-up, on the reactor thread.
+    func start() {
+        reactor.execute { [self] in
+            due = reactor.time &+ UInt64(state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
+            arm()
+        }
+    }
+
+    /// Stops this probe for good. Reactor thread only.
+    func retire() { retired = true }
 
     /// Runs the next check at ``due``.
     func arm() {
@@ -235,6 +314,7 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     }
 
     func reactorTimerFired() {
+        guard !retired else { return }
         let start = reactor.time
         late = start >= due ? start - due : 0
         if let native, native.start(owner: self) { return }
@@ -246,7 +326,7 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     }
 
     func exchangeFinished(_ result: CheckResult) {
-        guard !reactor.isStopping else { return }
+        guard !reactor.isStopping, !retired else { return }
         let change = state.record(result)
         sink.record(success: result.isSuccess, late: late)
         if let up = change.becameUp {

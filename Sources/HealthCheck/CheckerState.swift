@@ -11,8 +11,14 @@ public struct CheckerState: Sendable, Hashable {
     public private(set) var starting = true
 
     public init(timing: CheckTiming) {
+        self.init(timing: timing, initiallyUp: !timing.alpha)
+    }
+
+    /// A checker that starts `initiallyUp`: a checker replaced by a reload keeps its real server's
+    /// up/down until its own first result.
+    public init(timing: CheckTiming, initiallyUp: Bool) {
         self.timing = timing
-        self.isUp = !timing.alpha
+        self.isUp = initiallyUp
     }
 
     /// What changed with a result.

@@ -21,9 +21,17 @@ public struct ReconcileOptions: Sendable {
     public var flushOnStart: Bool
     /// On stop, remove the services Vigil manages (false with `-I` / `--dont-release-ipvs`).
     public var releaseOnStop: Bool
+    /// The longest a real server removed by a reload drains (weight 0) before it is deleted even
+    /// with connections left.
+    public var drainTimeout: Duration
+    /// How often draining real servers' connection counts are read.
+    public var drainPoll: Duration
 
     public init(interval: Duration = .seconds(5), coalesce: Duration = .milliseconds(100),
-                flushOnStart: Bool = false, releaseOnStop: Bool = true, driftCPUShare: Double? = 0.01) {
+                flushOnStart: Bool = false, releaseOnStop: Bool = true, driftCPUShare: Double? = 0.01,
+                drainTimeout: Duration = .seconds(60), drainPoll: Duration = .seconds(1)) {
+        self.drainTimeout = drainTimeout
+        self.drainPoll = drainPoll
         self.interval = interval
         self.driftCPUShare = driftCPUShare
         self.coalesce = coalesce
@@ -55,7 +63,7 @@ public struct BackgroundReconcile: Sendable {
 /// repaired too; given a ``BackgroundReconcile``, it reads and diffs on a low-priority thread
 /// (``repairDrift()``). Services the configuration does not name are never touched.
 public actor LVSManager {
-    public let plan: LVSPlan
+    public private(set) var plan: LVSPlan
     private let ipvs: any IPVSControlling
     private let differ: IPVSDiffer
     private let options: ReconcileOptions
@@ -63,8 +71,24 @@ public actor LVSManager {
     /// Per virtual server: health and quorum.
     public private(set) var states: [VirtualServerState]
     /// Probe index → (virtual server, real server, checker) positions it feeds.
-    private let subscribers: [Int: [(vs: Int, rs: Int, checker: Int)]]
-    public let managed: Set<ServiceKey>
+    private var subscribers: [Int: [(vs: Int, rs: Int, checker: Int)]]
+    /// The services the plan names.
+    public private(set) var managed: Set<ServiceKey>
+    /// Services a reload removed that are still to be deleted from the kernel.
+    private var retiring: Set<ServiceKey> = []
+    /// Real servers a reload removed, kept at weight 0 until their connections end or
+    /// ``ReconcileOptions/drainTimeout`` passes.
+    public private(set) var draining: [ServiceKey: [DestinationKey: Drain]] = [:]
+    /// Wakes the drain task when a reload starts a drain.
+    private let drainWake: AsyncStream<Void>.Continuation
+    private let drainWakes: AsyncStream<Void>
+
+    /// A real server removed by a reload, draining.
+    public struct Drain: Sendable, Hashable {
+        /// As it stays in IPVS meanwhile: weight 0.
+        public var destination: Destination
+        public var since: ContinuousClock.Instant
+    }
     private var reconciling = false
     /// Another pass is wanted after the running one.
     private var again = false
@@ -108,23 +132,35 @@ public actor LVSManager {
         self.options = options
         self.logger = logger
         self.states = plan.virtualServers.map(VirtualServerState.init)
+        self.subscribers = pool.map { Self.subscribers(plan, $0) } ?? [:]
+        self.managed = Set(plan.virtualServers.map(\.service.key))
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (drainWakes, drainWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Probe number → the (virtual server, real server, checker) positions of `plan` it feeds.
+    private static func subscribers(_ plan: LVSPlan, _ pool: CheckPool) -> [Int: [(vs: Int, rs: Int, checker: Int)]] {
         var subs: [Int: [(vs: Int, rs: Int, checker: Int)]] = [:]
-        if let pool {
-            for (v, vs) in plan.virtualServers.enumerated() {
-                for (r, rs) in vs.realServers.enumerated() {
-                    for (c, check) in rs.checks.enumerated() {
-                        if let p = pool.index(of: check) { subs[p, default: []].append((v, r, c)) }
-                    }
+        for (v, vs) in plan.virtualServers.enumerated() {
+            for (r, rs) in vs.realServers.enumerated() {
+                for (c, check) in rs.checks.enumerated() {
+                    if let p = pool.index(of: check) { subs[p, default: []].append((v, r, c)) }
                 }
             }
         }
-        self.subscribers = subs
-        self.managed = Set(plan.virtualServers.map(\.service.key))
-        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        return subs
     }
 
+    /// The draining destinations by service, as the desired table carries them.
+    private var drainingDestinations: [ServiceKey: [Destination]] {
+        draining.mapValues { $0.values.map(\.destination) }
+    }
+
+    /// The services a pass may touch: the plan's and those a reload removed.
+    private var owned: Set<ServiceKey> { retiring.isEmpty ? managed : managed.union(retiring) }
+
     /// The table Vigil wants now.
-    public var desired: [ServiceEntry] { desiredTable(states) }
+    public var desired: [ServiceEntry] { desiredTable(states, draining: drainingDestinations) }
 
     /// First contact with the kernel: optional flush, then a reconcile that touches only what differs.
     public func start() async throws {
@@ -207,12 +243,13 @@ public actor LVSManager {
         let writes = kernelWrites
         let changes = stateChanges
         let snapshot = states
-        let managed = managed
+        let drainingSnapshot = drainingDestinations
+        let managed = owned
         let differ = differ
         let cpuBefore = try await background.worker.cpuTime()
         let actual = try await background.reader.table()
         let (want, ops) = try await background.worker.run { () -> ([ServiceEntry], [IPVSOperation]) in
-            let want = desiredTable(snapshot)
+            let want = desiredTable(snapshot, draining: drainingSnapshot)
             return (want, differ(want, actual, managed))
         }
         pace(cpu: try await background.worker.cpuTime() - cpuBefore)
@@ -296,15 +333,18 @@ public actor LVSManager {
                 // Re-read state after the await: events may have changed it.
                 dirty = false
                 want = desired
-                ops = differ(want, actual, managed)
+                ops = differ(want, actual, owned)
             }
+            let retired = retiring
             if ops.isEmpty {
                 applied = want
+                retiring.subtract(retired)
             } else {
                 kernelWrites += 1
                 let done = await applyTolerant(ops)
                 // A failed operation leaves the kernel unknown: the next pass reads it.
                 applied = done.count == ops.count ? want : nil
+                if applied != nil { retiring.subtract(retired) }
                 appliedAll += done
                 repairs += 1
                 operationsApplied += done.count
@@ -336,6 +376,217 @@ public actor LVSManager {
         }
     }
 
+    /// What a reload changed in the checker half.
+    public struct ReloadReport: Sendable {
+        /// One line per change an operator cares about, for the log and the control socket.
+        public var changes: [String] = []
+        /// The IPVS operations the reload issued.
+        public var operations: [IPVSOperation] = []
+        /// Probes kept running (schedule and state untouched), started and stopped.
+        public var probes = CheckPool.Update(kept: 0, started: 0, stopped: 0)
+    }
+
+    /// Switches to `new` without disturbing what did not change; state is keyed by the service
+    /// key and the real server's address and port, so reordering the file changes nothing.
+    ///
+    /// - A checker whose spec is unchanged keeps its probe, schedule and up/down (no warm-up, no
+    ///   extra check); a changed or added checker of an existing real server starts with that
+    ///   server's current up/down and decides at its first result; a new real server starts as
+    ///   configured (`alpha`).
+    /// - The IPVS operations issued are the difference between the table before and after:
+    ///   a changed weight or forwarding method is one destination edit, a changed scheduler or
+    ///   persistence one service edit.
+    /// - A real server removed from a kept virtual server drains: weight 0 now, deleted once its
+    ///   connections reach 0 or after ``ReconcileOptions/drainTimeout``. A removed virtual server
+    ///   is deleted at once (as keepalived does).
+    /// Throws, changing nothing, when a new checker cannot be built.
+    public func reload(plan new: LVSPlan, pool: CheckPool) async throws -> ReloadReport {
+        var report = ReloadReport()
+        let oldByKey = Dictionary(states.map { ($0.spec.service.key, $0) }, uniquingKeysWith: { a, _ in a })
+        // Up/down of every checker a real server had, by spec, and of the server as a whole.
+        func previous(_ vs: ServiceKey, _ rs: DestinationKey) -> (state: VirtualServerState, index: Int)? {
+            guard let old = oldByKey[vs], let i = old.spec.realServers.firstIndex(where: { $0.destination.key == rs }) else { return nil }
+            return (old, i)
+        }
+        // The current up/down of every running probe, as the states have it.
+        var probeUp: [CheckSpec: Bool] = [:]
+        for old in states {
+            for (i, rs) in old.spec.realServers.enumerated() {
+                for (c, check) in rs.checks.enumerated() where probeUp[check] == nil { probeUp[check] = old.checkerUp[i][c] }
+            }
+        }
+        pendingActions = []
+        var initiallyUp: [CheckSpec: Bool] = [:]
+        var newStates: [VirtualServerState] = []
+        for vs in new.virtualServers {
+            var checkerUp: [[Bool]] = []
+            var weights: [UInt32?] = []
+            for rs in vs.realServers {
+                let before = previous(vs.service.key, rs.destination.key)
+                var ups: [Bool] = []
+                for check in rs.checks {
+                    if let (old, i) = before, let c = old.spec.realServers[i].checks.firstIndex(of: check) {
+                        ups.append(old.checkerUp[i][c])
+                    } else if let up = probeUp[check] ?? initiallyUp[check] {
+                        ups.append(up)
+                    } else {
+                        let up = before.map { $0.state.isAlive($0.index) } ?? !check.timing.alpha
+                        initiallyUp[check] = up
+                        ups.append(up)
+                    }
+                }
+                checkerUp.append(ups)
+                weights.append(before.flatMap { $0.state.dynamicWeight[$0.index] })
+            }
+            let old = oldByKey[vs.service.key]
+            var state = VirtualServerState(spec: vs, checkerUp: checkerUp, dynamicWeight: weights,
+                                           quorumUp: old?.quorumUp ?? true)
+            let actions = state.evaluateQuorum()
+            newStates.append(state)
+            if old == nil {
+                report.changes.append("\(vs.service.key): virtual server added with \(vs.realServers.count) real servers")
+            } else if old!.spec != vs {
+                report.changes += Self.describeChanges(from: old!.spec, to: vs)
+            }
+            // Quorum scripts of a kept virtual server run when the reload moved its quorum.
+            if old != nil { pendingActions.append(contentsOf: actions.map { ($0, newStates.count - 1) }) }
+        }
+        report.probes = try pool.update(to: new.allChecks, initiallyUp: initiallyUp)
+
+        let newKeys = Set(new.virtualServers.map(\.service.key))
+        let now = ContinuousClock.now
+        var drains = draining.filter { newKeys.contains($0.key) }
+        for (key, old) in oldByKey {
+            guard newKeys.contains(key) else {
+                retiring.insert(key)
+                report.changes.append("\(key): virtual server removed")
+                continue
+            }
+            let kept = Set(new.virtualServers.first { $0.service.key == key }!.realServers.map(\.destination.key))
+            for rs in old.spec.realServers where !kept.contains(rs.destination.key) {
+                // Only a server that is in IPVS now drains; one that was down is simply dropped.
+                guard let inTable = old.desiredDestinations.first(where: { $0.key == rs.destination.key }) else { continue }
+                var d = inTable
+                d.weight = 0
+                drains[key, default: [:]][rs.destination.key] = Drain(destination: d, since: now)
+                report.changes.append("\(key): real server \(rs.destination.key) removed; draining (weight 0) until its connections end, at most \(Self.seconds(options.drainTimeout))")
+            }
+        }
+        // A draining server the new file names again is no longer draining.
+        for vs in new.virtualServers {
+            for rs in vs.realServers { drains[vs.service.key]?[rs.destination.key] = nil }
+            if drains[vs.service.key]?.isEmpty == true { drains[vs.service.key] = nil }
+        }
+        retiring.subtract(newKeys)
+        draining = drains
+        plan = new
+        states = newStates
+        subscribers = Self.subscribers(new, pool)
+        managed = newKeys
+        stateChanges += 1
+        for (action, vs) in pendingActions { run(action, vs: vs) }
+        pendingActions = []
+        if let t = new.timeouts, t != lastTimeouts {
+            do {
+                try await ipvs.apply([.setTimeouts(t)])
+                report.changes.append("lvs_timeouts: tcp \(t.tcp) tcpfin \(t.tcpFin) udp \(t.udp)")
+            } catch {
+                logger.error("lvs_timeouts not applied: \(error)")
+            }
+        }
+        lastTimeouts = new.timeouts
+        for note in new.notes { logger.warning("\(note)") }
+        report.operations = try await pass(readKernel: false, reason: "reload")
+        if !draining.isEmpty { drainWake.yield() }
+        return report
+    }
+
+    /// Actions a reload computed for the new states, run once they are in place.
+    private var pendingActions: [(VirtualServerAction, Int)] = []
+    /// The `lvs_timeouts` last set.
+    private var lastTimeouts: Timeouts?
+
+    /// Lines naming what differs between two specs of one virtual server.
+    static func describeChanges(from old: VirtualServerSpec, to new: VirtualServerSpec) -> [String] {
+        let key = new.service.key
+        var lines: [String] = []
+        if old.service != new.service {
+            lines.append("\(key): service settings changed (scheduler \(old.service.scheduler) -> \(new.service.scheduler), persistence \(old.service.timeout) -> \(new.service.timeout) s)")
+        }
+        let before = Dictionary(old.realServers.map { ($0.destination.key, $0) }, uniquingKeysWith: { a, _ in a })
+        for rs in new.realServers {
+            guard let o = before[rs.destination.key] else {
+                lines.append("\(key): real server \(rs.destination.key) added")
+                continue
+            }
+            if o.destination.weight != rs.destination.weight {
+                lines.append("\(key): real server \(rs.destination.key) weight \(o.destination.weight) -> \(rs.destination.weight)")
+            }
+            if o.destination.forwarding != rs.destination.forwarding {
+                lines.append("\(key): real server \(rs.destination.key) forwarding \(o.destination.forwarding) -> \(rs.destination.forwarding)")
+            }
+            if o.checks != rs.checks {
+                lines.append("\(key): real server \(rs.destination.key) checkers changed; the new ones start from its current state")
+            }
+            if o.destination != rs.destination, o.destination.weight == rs.destination.weight, o.destination.forwarding == rs.destination.forwarding {
+                lines.append("\(key): real server \(rs.destination.key) thresholds or tunnel settings changed")
+            }
+        }
+        if old.sorryServer != new.sorryServer || old.quorum != new.quorum || old.hysteresis != new.hysteresis {
+            lines.append("\(key): quorum or sorry server changed")
+        }
+        return lines
+    }
+
+    /// Ends drains until cancelled: a draining real server goes once the kernel shows it without
+    /// connections, or when ``ReconcileOptions/drainTimeout`` has passed.
+    public func runDrainLoop() async {
+        while !Task.isCancelled {
+            if draining.isEmpty {
+                var it = drainWakes.makeAsyncIterator()
+                guard await it.next() != nil else { return }
+                continue
+            }
+            do { try await Task.sleep(for: options.drainPoll) } catch { return }
+            await finishDrains()
+        }
+    }
+
+    /// One look at the draining real servers: those done leave the desired table.
+    public func finishDrains() async {
+        guard !draining.isEmpty else { return }
+        let table: [ServiceKey: ServiceEntry]
+        do {
+            table = Dictionary(try await ipvs.table().map { ($0.service.key, $0) }, uniquingKeysWith: { a, _ in a })
+        } catch {
+            logger.error("reading connection counts of draining real servers failed: \(error)")
+            return
+        }
+        let now = ContinuousClock.now
+        var finished = false
+        for (service, servers) in draining {
+            for (key, drain) in servers {
+                let current = table[service]?.destinations.first { $0.key == key }
+                let connections = Int(current?.activeConnections ?? 0) + Int(current?.inactiveConnections ?? 0)
+                if current == nil || connections == 0 {
+                    logger.notice("\(service): real server \(key) drained (no connections left); removing it")
+                } else if now - drain.since >= options.drainTimeout {
+                    logger.notice("\(service): real server \(key) still has \(connections) connections after \(Self.seconds(options.drainTimeout)) of draining; removing it")
+                } else {
+                    continue
+                }
+                draining[service]?[key] = nil
+                if draining[service]?.isEmpty == true { draining[service] = nil }
+                finished = true
+            }
+        }
+        if finished {
+            stateChanges += 1
+            dirty = true
+            wake.yield()
+        }
+    }
+
     /// On stop: remove the managed services unless told to keep them.
     public func stop() async {
         guard options.releaseOnStop else {
@@ -344,7 +595,7 @@ public actor LVSManager {
         }
         do {
             let present = Set(try await ipvs.table().map(\.service.key))
-            let ops = plan.virtualServers.map(\.service.key).filter { present.contains($0) }.map { IPVSOperation.deleteService($0) }
+            let ops = owned.filter { present.contains($0) }.sorted(by: ServiceKey.precedes).map { IPVSOperation.deleteService($0) }
             _ = await applyTolerant(ops)
             logger.notice("released \(ops.count) IPVS services")
         } catch {

@@ -74,6 +74,17 @@ public struct VirtualServerState: Sendable, Hashable {
         self.quorumUp = liveWeight >= spec.quorum
     }
 
+    /// A state carried over a reload: each checker's up/down, each real server's dynamic weight
+    /// and the quorum verdict as given (see ``LVSManager/reload(plan:pool:)``). Call
+    /// ``evaluateQuorum()`` afterwards for the quorum that the new spec implies.
+    public init(spec: VirtualServerSpec, checkerUp: [[Bool]], dynamicWeight: [UInt32?], quorumUp: Bool) {
+        precondition(checkerUp.count == spec.realServers.count && dynamicWeight.count == spec.realServers.count)
+        self.spec = spec
+        self.checkerUp = checkerUp
+        self.dynamicWeight = dynamicWeight
+        self.quorumUp = quorumUp
+    }
+
     /// A real server is alive iff none of its checkers is down.
     public func isAlive(_ index: Int) -> Bool { !checkerUp[index].contains(false) }
 
@@ -100,7 +111,7 @@ public struct VirtualServerState: Sendable, Hashable {
 
     /// keepalived's quorum rules: gain when sum ≥ quorum + hysteresis; lose when sum is 0 or
     /// sum < quorum − hysteresis.
-    mutating func evaluateQuorum() -> [VirtualServerAction] {
+    public mutating func evaluateQuorum() -> [VirtualServerAction] {
         let sum = UInt64(liveWeight)
         let q = UInt64(spec.quorum), h = UInt64(spec.hysteresis)
         if !quorumUp, sum >= q + h {
@@ -143,7 +154,16 @@ public struct VirtualServerState: Sendable, Hashable {
     }
 }
 
-/// The whole desired IPVS table: a pure function of configuration and checker results.
-public func desiredTable(_ states: [VirtualServerState]) -> [ServiceEntry] {
-    states.map(\.desiredEntry)
+/// The whole desired IPVS table: a pure function of configuration and checker results, plus
+/// the real servers a reload removed that still drain (weight 0, until their connections end).
+public func desiredTable(_ states: [VirtualServerState], draining: [ServiceKey: [Destination]] = [:]) -> [ServiceEntry] {
+    guard !draining.isEmpty else { return states.map(\.desiredEntry) }
+    return states.map { state in
+        var entry = state.desiredEntry
+        if let extra = draining[entry.service.key] {
+            let present = Set(entry.destinations.map(\.key))
+            entry.destinations += extra.filter { !present.contains($0.key) }
+        }
+        return entry
+    }
 }

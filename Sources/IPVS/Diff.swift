@@ -126,7 +126,7 @@ extension Destination {
 extension ServiceKey {
     /// Total order used for deterministic output: address services (IPv4, then IPv6; by
     /// protocol, address, port) before firewall marks (by mark, then family).
-    static func precedes(_ a: ServiceKey, _ b: ServiceKey) -> Bool {
+    public static func precedes(_ a: ServiceKey, _ b: ServiceKey) -> Bool {
         switch (a, b) {
         case (.address(let pa, let aa, let porta), .address(let pb, let ab, let portb)):
             if aa.family != ab.family { return aa.family == .inet }
@@ -144,7 +144,7 @@ extension ServiceKey {
 
 extension DestinationKey {
     /// Total order: by address (IPv4 before IPv6), then port.
-    static func precedes(_ a: DestinationKey, _ b: DestinationKey) -> Bool {
+    public static func precedes(_ a: DestinationKey, _ b: DestinationKey) -> Bool {
         if a.address != b.address { return a.address < b.address }
         return a.port < b.port
     }

@@ -99,6 +99,20 @@ public struct LoadResult: Sendable {
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    /// keepalived's `-e` (`--all-config`): an `include` that matches no file is an error, and
+    /// the configuration is not runnable.
+    public func requiringIncludedFiles() -> LoadResult {
+        var result = self
+        var promoted = false
+        for i in result.diagnostics.indices where result.diagnostics[i].code == .emptyInclude {
+            result.diagnostics[i].severity = .error
+            result.diagnostics[i].message += " (an error with -e)"
+            promoted = true
+        }
+        if promoted { result.configuration = nil }
+        return result
+    }
 }
 
 /// A failure to load a configuration, carrying every diagnostic (for callers that prefer `throws`).

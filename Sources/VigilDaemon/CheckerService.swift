@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import VigilSupport
 
 /// The checker half (`vigil -C`) as a service: runs every probe, keeps IPVS matched to the healthy
@@ -20,6 +21,8 @@ public struct CheckerService: ServiceLifecycle.Service {
     let group: any EventLoopGroup
     /// Called once the manager exists (status, tests).
     let onStart: (@Sendable (LVSManager, CheckPool) async -> Void)?
+    /// The running manager and pool, for reloads.
+    private let running = RunningChecker()
 
     public init(plan: LVSPlan, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer, options: ReconcileOptions,
                 background: BackgroundReconcile? = nil,
@@ -37,6 +40,7 @@ public struct CheckerService: ServiceLifecycle.Service {
     }
 
     public func run() async throws {
+        defer { running.clear() }
         let budget = DescriptorBudget(specs: plan.allChecks)
         let pool = try CheckPool(specs: plan.allChecks, group: group,
                                  maxInFlight: budget.maxInFlight(openFileLimit: prepareOpenFileLimit(for: budget)),
@@ -45,6 +49,7 @@ public struct CheckerService: ServiceLifecycle.Service {
                                  background: background, logger: logger)
         logger.info("checking \(plan.virtualServers.count) virtual servers with \(pool.specs.count) distinct probes (\(plan.allChecks.count) configured)")
         try await manager.start()
+        running.set(manager, pool)
         await onStart?(manager, pool)
         await withTaskGroup(of: Void.self) { tasks in
             tasks.addTask { await pool.run() }
@@ -53,10 +58,67 @@ public struct CheckerService: ServiceLifecycle.Service {
             }
             tasks.addTask { await manager.runApplyLoop() }
             tasks.addTask { await manager.runReconcileLoop() }
+            tasks.addTask { await manager.runDrainLoop() }
             try? await gracefulShutdown()
             tasks.cancelAll()
         }
         await manager.stop()
+    }
+
+    /// Waits until the service has made its first contact with the kernel (or stopped).
+    public func started() async { await running.started() }
+
+    /// Applies a new plan to the running half (see ``LVSManager/reload(plan:pool:)``); nil when
+    /// the service is not running.
+    public func reload(plan: LVSPlan) async throws -> LVSManager.ReloadReport? {
+        guard let (manager, pool) = running.current else { return nil }
+        return try await manager.reload(plan: plan, pool: pool)
+    }
+
+    /// The running manager, for status.
+    public var manager: LVSManager? { running.current?.0 }
+}
+
+/// The manager and pool of a running ``CheckerService``, and who waits for them.
+final class RunningChecker: Sendable {
+    private struct State {
+        var current: (LVSManager, CheckPool)?
+        var ended = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    var current: (LVSManager, CheckPool)? { state.withLock { $0.current } }
+
+    func set(_ manager: LVSManager, _ pool: CheckPool) {
+        let waiters = state.withLock { s in
+            s.current = (manager, pool)
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    func clear() {
+        let waiters = state.withLock { s in
+            s.current = nil
+            s.ended = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    func started() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.current != nil || s.ended { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
     }
 }
 

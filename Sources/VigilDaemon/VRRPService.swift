@@ -14,6 +14,16 @@ public struct VRRPService: Service {
 
     public init(runtime: VRRPRuntime) { self.runtime = runtime }
 
+    /// Waits until every instance has left INIT (the sockets are open and the state machines
+    /// started), or the runtime has stopped.
+    public func started() async {
+        while !Task.isCancelled {
+            let states = await runtime.status.map(\.state)
+            if !states.contains(.initialize) { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     public func run() async throws {
         let runtime = self.runtime
         try await withGracefulShutdownHandler {

@@ -15,7 +15,8 @@ enum ConfigTestMode {
     @MainActor
     static func run(_ options: VigilOptions) async -> Int32 {
         growHeapInLargeSteps()
-        let result = ConfigLoader.load(path: options.file, options: LoadOptions(configID: options.configID, freesSyntaxTree: false))
+        var result = ConfigLoader.load(path: options.file, options: LoadOptions(configID: options.configID, freesSyntaxTree: false))
+        if options.allConfig { result = result.requiringIncludedFiles() }
         var text = ""
         for d in result.diagnostics { text += d.description + "\n" }
         let errors = result.errors.count
@@ -26,7 +27,16 @@ enum ConfigTestMode {
         } else {
             text += "vigil: \(options.file): configuration OK (\(plural(warnings, "warning")))\n"
         }
-        writeStandardError(text)
+        if let path = options.configTestFile {
+            guard let file = fopen(path, "w") else {
+                writeStandardError("vigil: -t=\(path): cannot open: \(Errno.current)\n")
+                exit(1)
+            }
+            fputs(text, file)
+            fclose(file)
+        } else {
+            writeStandardError(text)
+        }
         let status: Int32 = errors > 0 ? 1 : 0
         // The process ends here: exiting now spares tearing down the resolved model object by object.
         exit(status)

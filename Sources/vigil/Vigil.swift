@@ -1,4 +1,6 @@
 import ArgumentParser
+import VigilDaemon
+import VigilSupport
 
 /// `vigil`: keepalived-compatible command line. Each mode lives in its own file and calls into
 /// the library targets; this file only parses flags and dispatches.
@@ -12,15 +14,33 @@ struct Vigil: AsyncParsableCommand {
 
     @OptionGroup var options: VigilOptions
 
-    /// Routes `genhash` before the keepalived-style flags are parsed, so its own short options
-    /// (`-p PORT`, as in keepalived's genhash) are not taken by vigil's `-p PIDFILE`.
+    /// Routes what ArgumentParser cannot express before the keepalived-style flags are parsed:
+    /// `genhash` / `-T` (its own `-p PORT` is not vigil's `-p PIDFILE`), `--signum`, and the
+    /// optional arguments of `-g [FILE]` and `-t[=FILE]`.
     static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "genhash" {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, ["genhash", "-T", "--genhash"].contains(first) {
             await Genhash.main(Array(arguments.dropFirst()))
-        } else {
-            await Vigil.main(arguments)
+            return
         }
+        if let request = KeepalivedArguments.signumRequest(arguments) {
+            guard let number = KeepalivedArguments.signalNumber(request) else {
+                writeStandardError("Unknown sigfunc \(request)\n")
+                Vigil.exit(withError: ExitCode(1))
+            }
+            writeStandardOutput("\(number)\n")
+            return
+        }
+        if arguments.contains("-v") || arguments.contains("--version") {
+            writeStandardOutput("\(vigilVersion)\n")
+            return
+        }
+        if let refusal = KeepalivedArguments.refusal(arguments) {
+            writeStandardError("vigil: \(refusal)\n")
+            Vigil.exit(withError: ExitCode(64))
+        }
+        arguments = KeepalivedArguments.normalise(arguments)
+        await Vigil.main(arguments)
     }
 
     func run() async throws {
@@ -31,14 +51,89 @@ struct Vigil: AsyncParsableCommand {
             status = await DumpConfigMode.run(options)
         } else if options.checkersOnly && options.vrrpOnly {
             throw ValidationError("-C and -P exclude each other; give neither to run both halves")
-        } else if options.checkersOnly {
-            status = await CheckerMode.run(options)
-        } else if options.vrrpOnly {
-            status = await VRRPMode.run(options)
         } else {
-            status = await FullDaemonMode.run(options)
+            status = await DaemonMode.run(options)
         }
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// The version `-v` prints.
+let vigilVersion = "Vigil 0.6 (keepalived 2.2.7 compatible configuration and command line)"
+
+/// keepalived's command line where ArgumentParser's model does not reach.
+enum KeepalivedArguments {
+    /// The default of `-g` without a file, as keepalived's.
+    static let defaultLogFile = "/tmp/keepalived.log"
+
+    /// `--signum=NAME` or `--signum NAME`, anywhere on the line.
+    static func signumRequest(_ arguments: [String]) -> String? {
+        for (i, a) in arguments.enumerated() {
+            if a.hasPrefix("--signum=") { return String(a.dropFirst("--signum=".count)) }
+            if a == "--signum" { return i + 1 < arguments.count ? arguments[i + 1] : "" }
+        }
+        return nil
+    }
+
+    /// The signal keepalived uses for each function (`keepalived --signum=NAME` on Linux/glibc).
+    static func signalNumber(_ name: String) -> Int32? {
+        switch name {
+        case "STOP": 15
+        case "RELOAD": 1
+        case "DATA": 10
+        case "STATS": 12
+        case "STATS_CLEAR": 63
+        case "JSON": 36
+        default: nil
+        }
+    }
+
+    /// keepalived flags Vigil does not implement, each with why; nil when none is given.
+    static let refused: [(flags: [String], why: String)] = [
+        (["-V", "--dont-release-vrrp"], "keeping VIPs after the daemon stops is not supported: a stopped Vigil always releases its VIPs with a priority-0 advertisement"),
+        (["-a", "--address-monitoring"], "address monitoring reports are not supported (Vigil watches only the links it tracks)"),
+        (["-b", "--bfd_pid"], "Vigil has no BFD subsystem"),
+        (["-x", "--snmp"], "SNMP is not supported"),
+        (["-A", "--snmp-agent-socket"], "SNMP is not supported"),
+        (["--flush-log-file"], "the log file is written unbuffered; there is nothing to flush"),
+    ]
+
+    static func refusal(_ arguments: [String]) -> String? {
+        for a in arguments {
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if let r = refused.first(where: { $0.flags.contains(name) }) { return "\(r.flags.joined(separator: "/")): \(r.why)" }
+            if a.hasPrefix("-"), !a.hasPrefix("--"), a.count > 2 {
+                for c in a.dropFirst() {
+                    if let r = refused.first(where: { $0.flags.contains("-\(c)") }) { return "\(r.flags.joined(separator: "/")): \(r.why)" }
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Gives `-g` its default file when none follows, and turns `-t=FILE`/`--config-test=FILE`
+    /// into `-t --config-test-file FILE`.
+    static func normalise(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "-g" || a == "--log-file" {
+                out.append("--log-file")
+                if i + 1 < arguments.count, !arguments[i + 1].hasPrefix("-") {
+                    out.append(arguments[i + 1])
+                    i += 1
+                } else {
+                    out.append(defaultLogFile)
+                }
+            } else if a.hasPrefix("--config-test=") || a.hasPrefix("-t=") {
+                out += ["-t", "--config-test-file", String(a.split(separator: "=", maxSplits: 1)[1])]
+            } else {
+                out.append(a)
+            }
+            i += 1
+        }
+        return out
     }
 }
 
@@ -47,10 +142,13 @@ struct VigilOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .customLong("use-file")], help: "Configuration file.")
     var file: String = "/etc/keepalived/keepalived.conf"
 
-    @Flag(name: [.customShort("t"), .customLong("config-test")], help: "Check the configuration and exit (0: runnable, 1: errors).")
+    @Flag(name: [.customShort("t"), .customLong("config-test")], help: "Check the configuration and exit (0: runnable, 1: errors); -t=FILE writes the report to FILE.")
     var configTest = false
 
-    @Flag(name: .customLong("dump-config"), help: "Print the resolved configuration as JSON and exit.")
+    @Option(name: .customLong("config-test-file"), help: .hidden)
+    var configTestFile: String?
+
+    @Flag(name: .customLong("dump-config"), help: "Print the resolved configuration as JSON and exit (not a keepalived option).")
     var dumpConfig = false
 
     @Flag(name: [.customShort("C"), .customLong("check")], help: "Run only the health-checker / LVS half.")
@@ -59,33 +157,82 @@ struct VigilOptions: ParsableArguments {
     @Flag(name: [.customShort("P"), .customLong("vrrp")], help: "Run only the VRRP half.")
     var vrrpOnly = false
 
-    @Flag(name: [.customShort("n"), .customLong("dont-fork")], help: "Stay in the foreground (Vigil never forks; accepted for keepalived compatibility).")
+    @Flag(name: [.customShort("B"), .customLong("no_bfd")], help: "Accepted: Vigil has no BFD subsystem to leave out.")
+    var noBFD = false
+
+    @Flag(name: .customLong("all"), help: "Run each half even when the configuration gives it nothing to do.")
+    var all = false
+
+    @Flag(name: [.customShort("n"), .customLong("dont-fork")], help: "Stay in the foreground (Vigil never forks; accepted).")
     var dontFork = false
 
-    @Flag(name: [.customShort("l"), .customLong("log-console")], help: "Log to the console.")
+    @Flag(name: [.customShort("R"), .customLong("dont-respawn")], help: "Accepted: Vigil is one process and respawns nothing.")
+    var dontRespawn = false
+
+    @Flag(name: [.customShort("l"), .customLong("log-console")], help: "Log to the console (standard error).")
     var logConsole = false
 
     @Flag(name: [.customShort("D"), .customLong("log-detail")], help: "Detailed logging.")
     var logDetail = false
 
-    @Option(name: [.customShort("i"), .customLong("config-id")], help: "Config id selecting `@id` lines (default: short host name).")
-    var configID: String?
+    @Option(name: [.customShort("S"), .customLong("log-facility")], help: "Syslog facility: 0-7, local0-local7, user or daemon (default).",
+            transform: { text in
+                guard let f = SyslogFacility(text) else { throw ValidationError("-S \(text): expected 0-7, local0-local7, user or daemon") }
+                return f
+            })
+    var facility: SyslogFacility = .daemon
+
+    @Flag(name: [.customShort("G"), .customLong("no-syslog")], help: "Do not log to syslog.")
+    var noSyslog = false
+
+    @Option(name: .customLong("log-file"), help: "-g [FILE]: also log to FILE (default \(KeepalivedArguments.defaultLogFile)).")
+    var logFile: String?
+
+    @Option(name: [.customShort("u"), .customLong("umask")], help: "umask for files Vigil creates (numeric, e.g. 0022).",
+            transform: { text in
+                guard let m = UInt32(text.hasPrefix("0") && text.count > 1 ? String(text.dropFirst()) : text, radix: 8), m <= 0o777 else {
+                    throw ValidationError("-u \(text): expected an octal umask such as 022")
+                }
+                return m
+            })
+    var umask: UInt32?
+
+    @Flag(name: [.customShort("X"), .customLong("release-vips")], help: "Accepted: Vigil always releases the VIPs of an instance a reload stops or changes.")
+    var releaseVIPs = false
 
     @Flag(name: [.customShort("I"), .customLong("dont-release-ipvs")], help: "Leave IPVS entries in place on exit.")
     var dontReleaseIPVS = false
 
+    @Flag(name: [.customShort("d"), .customLong("dump-conf")], help: "Write the resolved configuration to the log at start.")
+    var dumpConf = false
+
+    @Option(name: [.customShort("p"), .customLong("pid")], help: "Pid file of the process.")
+    var pidFile: String?
+
+    @Option(name: [.customShort("r"), .customLong("vrrp_pid")], help: "VRRP pid file (the same process: Vigil writes its pid there too).")
+    var vrrpPidFile: String?
+
+    @Option(name: [.customShort("c"), .customLong("checkers_pid")], help: "Checkers pid file (the same process: Vigil writes its pid there too).")
+    var checkersPidFile: String?
+
+    @Option(name: [.customShort("s"), .customLong("namespace")], help: "Run in the network namespace NAME (/run/netns/NAME).")
+    var namespace: String?
+
+    @Flag(name: [.customShort("m"), .customLong("core-dump")], help: "Allow a core dump if Vigil terminates abnormally.")
+    var coreDump = false
+
+    @Option(name: [.customShort("M"), .customLong("core-dump-pattern")], help: "Also set /proc/sys/kernel/core_pattern.")
+    var coreDumpPattern: String?
+
+    @Flag(name: [.customShort("e"), .customLong("all-config")], help: "An include that matches no file is an error.")
+    var allConfig = false
+
+    @Option(name: [.customShort("i"), .customLong("config-id")], help: "Config id selecting `@id` lines (default: short host name).")
+    var configID: String?
+
     @Option(name: .customLong("reconcile-interval"),
             help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400; not a keepalived option). Without it: every 5 s, or less often when a re-read would take over 1% of a CPU.")
     var reconcileInterval: Double?
-
-    @Option(name: [.customShort("p"), .customLong("pid")], help: "Main pid file.")
-    var pidFile: String?
-
-    @Option(name: [.customShort("r"), .customLong("vrrp_pid")], help: "VRRP pid file.")
-    var vrrpPidFile: String?
-
-    @Option(name: [.customShort("c"), .customLong("checkers_pid")], help: "Checkers pid file.")
-    var checkersPidFile: String?
 
     func validate() throws {
         if let reconcileInterval, !(reconcileInterval.isFinite && (0.1...86_400).contains(reconcileInterval)) {

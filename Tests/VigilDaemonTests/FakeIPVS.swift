@@ -19,6 +19,16 @@ actor FakeIPVS: IPVSControlling {
 
     func set(_ e: [ServiceEntry]) { entries = e }
 
+    func clearApplied() { applied = [] }
+
+    /// Connection counts as the kernel would report them for one destination.
+    func setConnections(_ key: ServiceKey, _ d: DestinationKey, active: UInt32, inactive: UInt32 = 0) {
+        guard let i = entries.firstIndex(where: { $0.service.key == key }),
+              let j = entries[i].destinations.firstIndex(where: { $0.key == d }) else { return }
+        entries[i].destinations[j].activeConnections = active
+        entries[i].destinations[j].inactiveConnections = inactive
+    }
+
     /// Operator edits, as `ipvsadm -d` / `-C` would make them.
     func deleteDestination(_ key: ServiceKey, _ d: DestinationKey) {
         if let i = entries.firstIndex(where: { $0.service.key == key }) { entries[i].destinations.removeAll { $0.key == d } }
@@ -56,7 +66,10 @@ actor FakeIPVS: IPVSControlling {
         case .editDestination(let k, let d):
             let i = try index(k)
             guard let j = entries[i].destinations.firstIndex(where: { $0.key == d.key }) else { throw IPVSError(code: .notFound, message: "no dest") }
-            entries[i].destinations[j] = d
+            var edited = d
+            edited.activeConnections = entries[i].destinations[j].activeConnections
+            edited.inactiveConnections = entries[i].destinations[j].inactiveConnections
+            entries[i].destinations[j] = edited
         case .deleteDestination(let k, let d):
             let i = try index(k)
             guard let j = entries[i].destinations.firstIndex(where: { $0.key == d }) else { throw IPVSError(code: .notFound, message: "no dest") }

@@ -1,0 +1,252 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import HealthCheck
+import IPVS
+import KeepalivedConfig
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import VRRP
+import VigilSupport
+
+/// What the daemon runs and how, from the command line (keepalived's flags).
+public struct DaemonOptions: Sendable {
+    /// Which halves run: both (no `-C`/`-P`), the checker / LVS half (`-C`) or VRRP (`-P`).
+    public enum Halves: String, Sendable {
+        case both, checkers, vrrp
+    }
+
+    public var configFile: String
+    public var configID: String?
+    public var halves: Halves
+    /// `--all`: run a half even when the configuration gives it nothing to do.
+    public var runAll: Bool
+    /// False with `-I`: IPVS entries stay when the daemon stops.
+    public var releaseIPVS: Bool
+    public var reconcileInterval: Duration?
+    /// `-p`, `-r`, `-c`: written at start, removed at exit (one process: the same pid in each).
+    public var pidFiles: [String]
+    /// `-d`: the resolved configuration into the log at start.
+    public var dumpConfiguration: Bool
+    /// The longest a graceful stop may take before the remaining work is cancelled.
+    public var stopTimeout: Duration
+    /// `-e`: an include that matches no file makes the configuration unusable.
+    public var requireIncludedFiles: Bool
+
+    public init(configFile: String, configID: String? = nil, halves: Halves = .both, runAll: Bool = false,
+                releaseIPVS: Bool = true, reconcileInterval: Duration? = nil,
+                pidFiles: [String] = [], dumpConfiguration: Bool = false, stopTimeout: Duration = .seconds(10),
+                requireIncludedFiles: Bool = false) {
+        self.requireIncludedFiles = requireIncludedFiles
+        self.configFile = configFile
+        self.configID = configID
+        self.halves = halves
+        self.runAll = runAll
+        self.releaseIPVS = releaseIPVS
+        self.reconcileInterval = reconcileInterval
+        self.pidFiles = pidFiles
+        self.dumpConfiguration = dumpConfiguration
+        self.stopTimeout = stopTimeout
+    }
+}
+
+/// A daemon that could not start, with every diagnostic; nothing was applied.
+public struct DaemonStartError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var diagnostics: [Diagnostic]
+
+    public var description: String { ([message] + diagnostics.map(\.description)).joined(separator: "\n") }
+}
+
+/// `vigil`: the checker / LVS half and the VRRP half in one process, as services of one
+/// ServiceGroup, with SIGHUP reload, systemd notification and pid files.
+public enum Daemon {
+    /// Runs until SIGTERM or SIGINT; returns the exit status. Logging must be bootstrapped.
+    public static func run(_ options: DaemonOptions, notifier: SystemdNotifier = SystemdNotifier()) async -> Int32 {
+        let logger = Logger(label: "vigil")
+        let halves: RunningHalves
+        do {
+            halves = try prepare(options, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            writeStandardError("vigil: \(error)\n")
+            return 1
+        }
+        let pidFiles = PidFiles(options.pidFiles)
+        do {
+            try pidFiles.write()
+        } catch {
+            logger.error("cannot write pid file: \(error)")
+            writeStandardError("vigil: cannot write pid file: \(error)\n")
+            return 1
+        }
+        defer { pidFiles.remove() }
+
+        let coordinator = ReloadCoordinator(options: options, state: halves.loaded, checker: halves.checker,
+                                            vrrp: halves.vrrp, notifier: notifier, logger: logger)
+        // keepalived's data, statistics and JSON dump signals must not end the process before
+        // they are implemented: their default action is to terminate.
+        signal(SIGRTMIN_JSON, SIG_IGN)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let checker = halves.checker { services.append(.init(service: checker)) }
+        if let vrrp = halves.vrrp { services.append(.init(service: vrrp)) }
+        services.append(.init(service: SignalService(coordinator: coordinator, logger: logger)))
+        // Last, so it is the first told to stop: STOPPING=1 goes out before anything is released.
+        services.append(.init(service: ReadinessService(checker: halves.checker, vrrp: halves.vrrp, notifier: notifier,
+                                                        summary: halves.summary, logger: logger)))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = options.stopTimeout
+        configuration.maximumCancellationDuration = .seconds(2)
+        logger.notice("Starting Vigil (\(halves.summary)) with \(options.configFile)")
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            logger.error("stopped on error: \(error)")
+            writeStandardError("vigil: \(error)\n")
+            return 1
+        }
+        logger.notice("Stopped Vigil")
+        return 0
+    }
+
+    /// The halves a configuration asks for, built but not started.
+    struct RunningHalves {
+        var loaded: LoadedConfiguration
+        var checker: CheckerService?
+        var vrrp: VRRPService?
+        var summary: String
+    }
+
+    /// Loads and validates the whole configuration, then builds each half; throws with every
+    /// diagnostic, having started nothing.
+    static func prepare(_ options: DaemonOptions, logger: Logger) throws -> RunningHalves {
+        let loaded = try LoadedConfiguration.load(options, logger: logger)
+        if options.dumpConfiguration, let json = try? loaded.configuration.jsonString() {
+            for line in json.split(separator: "\n") { logger.info("config: \(line)") }
+        }
+        var checker: CheckerService?
+        var vrrp: VRRPService?
+        var parts: [String] = []
+        if options.halves != .vrrp {
+            if loaded.plan.virtualServers.isEmpty && !options.runAll && options.halves == .both {
+                logger.info("no virtual_server configured: the checker half does not run")
+            } else {
+                var reconcile = ReconcileOptions(flushOnStart: loaded.plan.flushOnStart, releaseOnStop: options.releaseIPVS)
+                if let interval = options.reconcileInterval {
+                    reconcile.interval = interval
+                    reconcile.driftCPUShare = nil
+                }
+                checker = try CheckerDaemon.service(plan: loaded.plan, options: reconcile, logger: Logger(label: "vigil.checker"))
+                parts.append("\(loaded.plan.virtualServers.count) virtual servers")
+            }
+        }
+        if options.halves != .checkers {
+            if loaded.vrrp.instances.isEmpty && options.halves == .both {
+                logger.info("no vrrp_instance configured: the VRRP half does not run")
+            } else if loaded.vrrp.instances.isEmpty {
+                throw DaemonStartError(message: "\(options.configFile) has no vrrp_instance; nothing to run", diagnostics: [])
+            } else {
+                let runtime = try VRRPRuntime(settings: loaded.vrrp, addresses: try KernelAddressManager(),
+                                              logger: Logger(label: "vigil.vrrp"))
+                vrrp = VRRPService(runtime: runtime)
+                parts.append("\(loaded.vrrp.instances.count) VRRP instances")
+            }
+        }
+        guard checker != nil || vrrp != nil else {
+            throw DaemonStartError(message: "\(options.configFile) configures neither a virtual_server nor a vrrp_instance; nothing to run", diagnostics: [])
+        }
+        return RunningHalves(loaded: loaded, checker: checker, vrrp: vrrp, summary: parts.joined(separator: ", "))
+    }
+}
+
+/// A configuration file loaded, validated and mapped into each half's runtime settings.
+struct LoadedConfiguration: Sendable {
+    var configuration: KeepalivedConfiguration
+    var plan: LVSPlan
+    var vrrp: VRRPSettings
+    /// The diagnostics that did not stop it (warnings).
+    var warnings: [Diagnostic]
+    var vrrpWarnings: [String]
+
+    /// Reads `options.configFile`; throws with every error diagnostic, and logs the warnings.
+    static func load(_ options: DaemonOptions, logger: Logger) throws -> LoadedConfiguration {
+        let result = options.read()
+        guard !result.hasErrors, let configuration = result.configuration else {
+            throw DaemonStartError(message: "\(options.configFile): configuration has errors; nothing applied", diagnostics: result.errors)
+        }
+        var vrrpWarnings: [String] = []
+        let vrrp: VRRPSettings
+        do {
+            vrrp = try VRRPSettings(configuration: configuration, warnings: &vrrpWarnings)
+        } catch {
+            throw DaemonStartError(message: "\(options.configFile): \(error)", diagnostics: [])
+        }
+        for w in result.warnings { logger.warning("\(w)") }
+        for w in vrrpWarnings { logger.warning("\(w)") }
+        return LoadedConfiguration(configuration: configuration, plan: LVSPlan(configuration: configuration), vrrp: vrrp,
+                                   warnings: result.warnings, vrrpWarnings: vrrpWarnings)
+    }
+}
+
+/// SIGRTMIN+2, keepalived's JSON dump signal (`keepalived --signum=JSON`).
+let SIGRTMIN_JSON: Int32 = 36
+
+/// Turns SIGHUP into reloads, one at a time; a signal arriving during a reload starts one more.
+struct SignalService: ServiceLifecycle.Service {
+    let coordinator: ReloadCoordinator
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigusr2)
+        await withGracefulShutdownHandler {
+            for await signal in signals.cancelOnGracefulShutdown() {
+                switch signal {
+                case .sighup:
+                    _ = await coordinator.reload(trigger: "SIGHUP")
+                default:
+                    logger.warning("\(signal) received: the data and statistics dumps are not implemented yet; ignored")
+                }
+            }
+        } onGracefulShutdown: {}
+    }
+}
+
+/// Tells systemd when both halves have started, pings its watchdog, and says when stopping.
+struct ReadinessService: ServiceLifecycle.Service {
+    let checker: CheckerService?
+    let vrrp: VRRPService?
+    let notifier: SystemdNotifier
+    let summary: String
+    let logger: Logger
+
+    func run() async throws {
+        await checker?.started()
+        await vrrp?.started()
+        guard !Task.isShuttingDownGracefully else { return }
+        notifier.ready(status: "running: \(summary)")
+        logger.info("started: \(summary)")
+        await withGracefulShutdownHandler {
+            guard let interval = notifier.watchdogInterval else {
+                try? await gracefulShutdown()
+                return
+            }
+            while !Task.isShuttingDownGracefully {
+                notifier.watchdog()
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            }
+        } onGracefulShutdown: {
+            notifier.stopping()
+        }
+    }
+}
+
+extension DaemonOptions {
+    /// Reads the configuration file as these options say (`-i`, `-e`).
+    func read() -> LoadResult {
+        let result = ConfigLoader.load(path: configFile, configID: configID)
+        return requireIncludedFiles ? result.requiringIncludedFiles() : result
+    }
+}
