@@ -9,6 +9,9 @@ import VigilSupport
 /// `vigil` without `-t`: the daemon, both halves or one (`-C`, `-P`), until SIGTERM or SIGINT.
 enum DaemonMode {
     static func run(_ options: VigilOptions) async -> Int32 {
+        // A reload asked for before the handler is in place must not end the process (SIGHUP's
+        // default action); the signal service traps it once the daemon runs.
+        signal(SIGHUP, SIG_IGN)
         if let mask = options.umask {
             umask(mode_t(mask))
         }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 import Testing
 import VigilDaemon
 import VigilSupport
@@ -57,18 +58,27 @@ final class Backend: @unchecked Sendable {
     let port: UInt16
     let http: Bool
     private var channel: (any Channel)?
+    private let accepted = Counter()
+
+    final class Counter: Sendable {
+        let value = Mutex(0)
+    }
 
     init(http: Bool = false) async throws {
         self.http = http
-        let ch = try await Self.listen(0, http: http)
+        let ch = try await Self.listen(0, http: http, accepted: accepted)
         port = UInt16(ch.localAddress!.port!)
         channel = ch
     }
 
-    static func listen(_ port: Int, http: Bool) async throws -> any Channel {
+    /// Connections accepted so far: one per check.
+    var connections: Int { accepted.value.withLock { $0 } }
+
+    static func listen(_ port: Int, http: Bool, accepted: Counter) async throws -> any Channel {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
+                accepted.value.withLock { $0 += 1 }
                 guard http else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(AnswerOK()) }
             }
@@ -76,7 +86,7 @@ final class Backend: @unchecked Sendable {
     }
 
     func kill() async { try? await channel?.close(); channel = nil }
-    func restore() async throws { channel = try await Self.listen(Int(port), http: http) }
+    func restore() async throws { channel = try await Self.listen(Int(port), http: http, accepted: accepted) }
 }
 
 /// Answers every request (in fact, every connection) with `200 OK` and closes.

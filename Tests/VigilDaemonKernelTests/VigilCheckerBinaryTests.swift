@@ -10,12 +10,15 @@ struct VigilCheckerBinaryTests {
         let process = Process()
         let log: String
 
-        init(_ arguments: [String], log: String) throws {
+        init(_ arguments: [String], log: String, environment: [String: String] = [:]) throws {
             let vigil = try #require(Lab.builtProduct("vigil"), "build the vigil binary first (swift build)")
             self.log = log
             FileManager.default.createFile(atPath: log, contents: nil)
             process.executableURL = URL(fileURLWithPath: vigil)
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+            }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
             process.standardOutput = handle
             process.standardError = handle
