@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SECONDS ?= 60
 
-.PHONY: all setup build release test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover fuzz-config clean
+.PHONY: all setup build release test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload fuzz-config clean
 
 all: build
 
@@ -43,6 +43,9 @@ bench-config:
 
 bench-checkers:
 	bash Scripts/bench/checkers.sh
+
+bench-reload: setup
+	bash Scripts/bench/reload.sh
 
 bench-failover:
 	swift build -c release --product vigil --scratch-path .build-release
