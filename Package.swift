@@ -25,19 +25,21 @@ let package = Package(
             pkgConfig: "libnl-genl-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev", "libnl-route-3-dev"])]
         ),
+        // System-call shims with no library behind them (epoll, eventfd, timerfd, setns, recvmmsg).
+        .target(name: "CVigilSystem"),
         // Shared foundations with no I/O policy: IP addresses, the syscall funnel, error shape.
-        .target(name: "VigilSupport"),
+        .target(name: "VigilSupport", dependencies: ["CVigilSystem"]),
         // Probes for the test lab (IPVS kernel, namespaces, reference tools); used by tests only.
         .target(name: "VigilTestSupport", dependencies: ["VigilSupport"]),
         // Typed IPVS model, generic-netlink client and the pure diff.
-        .target(name: "IPVS", dependencies: ["CNetlink", "VigilSupport"]),
+        .target(name: "IPVS", dependencies: ["CNetlink", "CVigilSystem", "VigilSupport"]),
         // ipvsadm-compatible text formats: `-L` listings, `-S` rule files, JSON.
         .target(name: "IPVSAdm", dependencies: ["IPVS", "VigilSupport"]),
         // keepalived.conf lexer, parser, typed model and diagnostics. Pure.
         .target(name: "KeepalivedConfig", dependencies: ["VigilSupport"]),
         // Checkers, the scheduling pool, quorum and sorry-server logic.
         .target(name: "HealthCheck", dependencies: [
-            "CNetlink", "IPVS", "KeepalivedConfig", "VigilSupport",
+            "CVigilSystem", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -51,12 +53,12 @@ let package = Package(
         ]),
         // VRRP codec, pure state machine, transport and VIP effects.
         .target(name: "VRRP", dependencies: [
-            "CNetlink", "KeepalivedConfig", "VigilSupport",
+            "CVigilSystem", "KeepalivedConfig", "VigilSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Wiring as services, reload, status.
         .target(name: "VigilDaemon", dependencies: [
-            "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport",
+            "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport", "CVigilSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -77,7 +79,7 @@ let package = Package(
         .testTarget(name: "VigilSupportTests", dependencies: ["VigilTestSupport", "VigilSupport"]),
         .testTarget(name: "IPVSTests", dependencies: ["VigilTestSupport", "IPVS"]),
         // Runs against a real IPVS kernel (the lab VM); skips with a reason elsewhere.
-        .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "IPVS", "IPVSAdm", "VigilSupport"]),
+        .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "IPVS", "IPVSAdm", "VigilSupport", "CVigilSystem"]),
         .testTarget(name: "IPVSAdmTests", dependencies: ["VigilTestSupport", "IPVSAdm", "IPVS"]),
         .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig"]),
         .testTarget(name: "HealthCheckTests", dependencies: [

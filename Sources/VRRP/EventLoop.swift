@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CNetlink
+import CVigilSystem
 import Synchronization
 import VigilSupport
 

@@ -35,11 +35,14 @@ public struct DaemonOptions: Sendable {
     public var stopTimeout: Duration
     /// `-e`: an include that matches no file makes the configuration unusable.
     public var requireIncludedFiles: Bool
+    /// Write start-up errors to standard error as well as to the log (off when the log is the console).
+    public var errorsToStandardError: Bool
 
     public init(configFile: String, configID: String? = nil, halves: Halves = .both, runAll: Bool = false,
                 releaseIPVS: Bool = true, reconcileInterval: Duration? = nil,
                 pidFiles: [String] = [], dumpConfiguration: Bool = false, stopTimeout: Duration = .seconds(10),
-                requireIncludedFiles: Bool = false) {
+                requireIncludedFiles: Bool = false, errorsToStandardError: Bool = true) {
+        self.errorsToStandardError = errorsToStandardError
         self.requireIncludedFiles = requireIncludedFiles
         self.configFile = configFile
         self.configID = configID
@@ -72,7 +75,7 @@ public enum Daemon {
             halves = try prepare(options, logger: logger)
         } catch {
             logger.error("\(error)")
-            writeStandardError("vigil: \(error)\n")
+            if options.errorsToStandardError { writeStandardError("vigil: \(error)\n") }
             return 1
         }
         let pidFiles = PidFiles(options.pidFiles)
@@ -80,7 +83,7 @@ public enum Daemon {
             try pidFiles.write()
         } catch {
             logger.error("cannot write pid file: \(error)")
-            writeStandardError("vigil: cannot write pid file: \(error)\n")
+            if options.errorsToStandardError { writeStandardError("vigil: cannot write pid file: \(error)\n") }
             return 1
         }
         defer { pidFiles.remove() }
@@ -108,7 +111,7 @@ public enum Daemon {
             try await ServiceGroup(configuration: configuration).run()
         } catch {
             logger.error("stopped on error: \(error)")
-            writeStandardError("vigil: \(error)\n")
+            if options.errorsToStandardError { writeStandardError("vigil: \(error)\n") }
             return 1
         }
         logger.notice("Stopped Vigil")
@@ -193,7 +196,7 @@ struct LoadedConfiguration: Sendable {
     static func load(_ options: DaemonOptions, logger: Logger) throws -> LoadedConfiguration {
         let result = options.read()
         guard !result.hasErrors, let configuration = result.configuration else {
-            throw DaemonStartError(message: "\(options.configFile): configuration has errors; nothing applied", diagnostics: result.errors)
+            throw DaemonStartError(message: "\(options.configFile): configuration has errors; nothing started", diagnostics: result.errors)
         }
         var vrrpWarnings: [String] = []
         let vrrp: VRRPSettings

@@ -3,13 +3,11 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CVigilSystem
 import VigilSupport
 
 /// Process-wide settings keepalived's flags make before the daemon starts.
 public enum ProcessSetup {
-    /// `CLONE_NEWNET` from <sched.h>: the network namespace type for setns(2).
-    static let cloneNewNet: Int32 = 0x4000_0000
-
     /// `-s NAME`: joins the network namespace `ip netns add NAME` made (/run/netns/NAME) and
     /// re-executes Vigil there with `arguments`. A namespace belongs to a thread and this process
     /// already has several, so the join is made permanent by exec, which keeps only the calling
@@ -20,10 +18,7 @@ public enum ProcessSetup {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return "-s \(name): cannot open \(path): \(Errno.current) (create it with `ip netns add \(name)`)" }
         defer { close(fd) }
-        // setns(2) is declared only with _GNU_SOURCE, which Swift's Glibc module leaves out.
-        typealias SetNS = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else { return "-s \(name): setns is not available" }
-        guard unsafeBitCast(symbol, to: SetNS.self)(fd, cloneNewNet) == 0 else { return "-s \(name): setns: \(Errno.current)" }
+        guard vigil_setns(fd, vigil_clone_newnet) == 0 else { return "-s \(name): setns: \(Errno.current)" }
         var argv: [UnsafeMutablePointer<CChar>?] = (["vigil"] + arguments).map { strdup($0) } + [nil]
         execv("/proc/self/exe", &argv)
         return "-s \(name): cannot re-execute /proc/self/exe: \(Errno.current)"

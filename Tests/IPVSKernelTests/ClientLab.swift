@@ -1,4 +1,4 @@
-import CNetlink
+import CVigilSystem
 import Foundation
 @testable import IPVS
 import Synchronization

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CNetlink
+import CVigilSystem
 import VigilSupport
 
 /// What the IPVS request logic needs from a netlink socket; a fake kernel implements it in tests.
