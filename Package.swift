@@ -52,6 +52,7 @@ let package = Package(
         // VRRP codec, pure state machine, transport and VIP effects.
         .target(name: "VRRP", dependencies: [
             "CNetlink", "KeepalivedConfig", "VigilSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Wiring as services, reload, status.
@@ -91,7 +92,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP", "KeepalivedConfig", "VigilSupport"]),
+        .testTarget(name: "VRRPTests", dependencies: [
+            "VigilTestSupport", "VRRP", "KeepalivedConfig", "VigilSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
