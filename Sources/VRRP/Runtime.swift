@@ -6,6 +6,7 @@ import Musl
 import Foundation
 import KeepalivedConfig
 import Logging
+import Synchronization
 import VigilSupport
 
 /// Counters a user can read to see what the VRRP half has been doing.
@@ -591,10 +592,9 @@ private struct CachedAdvertisement {
 }
 
 /// A flag the receive threads poll to know when to stop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var value = false
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
 
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
