@@ -258,7 +258,7 @@ public actor VRRPRuntime {
                 }
             }
             let user = script.user ?? settings.scriptUser
-            let identity = user.flatMap { ScriptIdentity.lookup(user: $0, group: script.group ?? settings.scriptGroup) } ?? .root
+            let group = script.group ?? settings.scriptGroup
             if arguments[0].hasPrefix("/") == false, let found = which(arguments[0]) { arguments[0] = found }
             let args = arguments
             scriptHealthy[script.name] = !script.initiallyFailed
@@ -267,8 +267,8 @@ public actor VRRPRuntime {
                 while !Task.isCancelled {
                     let start = ContinuousClock.now
                     // Runs never overlap: the next starts only after this one ended.
-                    let status = await ScriptRunner.run(args, identity: identity, timeout: script.timeout ?? script.interval)
-                    if let verdict = tracker.record(success: status == 0) {
+                    let outcome = await ProgramRunner.run(args, user: user, group: group, timeout: script.timeout ?? script.interval)
+                    if let verdict = tracker.record(success: outcome == .exited(0)) {
                         await self?.scriptChanged(script.name, healthy: verdict)
                     }
                     try? await Task.sleep(until: start + script.interval, clock: .continuous)
@@ -571,12 +571,13 @@ public actor VRRPRuntime {
                 }
             }
         }
-        let identity = settings.scriptUser.flatMap { ScriptIdentity.lookup(user: $0, group: settings.scriptGroup) } ?? .root
+        let user = settings.scriptUser
+        let userGroup = settings.scriptGroup
         let key = (group ? "group:" : "instance:") + name
         let previous = notifyChains[key]
         notifyChains[key] = Task {
             await previous?.value
-            for c in commands { _ = await ScriptRunner.run(c, identity: identity, timeout: .seconds(30)) }
+            for c in commands { _ = await ProgramRunner.run(c, user: user, group: userGroup, timeout: .seconds(30)) }
         }
     }
 }
