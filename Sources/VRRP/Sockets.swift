@@ -91,6 +91,9 @@ public protocol VRRPTransport: AnyObject, Sendable {
     func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws
     /// The source address bound for an instance.
     func source(of instance: String) -> IPAddress?
+    /// Closes what ``open(instance:source:group:)`` opened for `instance` (a reload removed or
+    /// restarts it); a receive socket other instances still use stays open.
+    func close(instance: String)
 }
 
 extension VRRPTransport {
@@ -133,6 +136,8 @@ public final class RawVRRPTransport: VRRPTransport, Sendable {
         var interfaceIndex: UInt32
         /// `sockaddr` bytes of the group and of every unicast peer, built once at open.
         var destinations: [IPAddress: [UInt8]]
+        /// The key of the receive socket the instance listens on.
+        var receiverKey: String
     }
 
     private struct Receiver {
@@ -199,7 +204,8 @@ public final class RawVRRPTransport: VRRPTransport, Sendable {
             if let old = sockets.senders[instance.name] { closeDescriptor(old.fd) }
             var destinations: [IPAddress: [UInt8]] = [:]
             for d in [group] + instance.unicastPeers { destinations[d] = socketAddress(d, scope: index) }
-            sockets.senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index, destinations: destinations)
+            sockets.senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index, destinations: destinations,
+                                                    receiverKey: key)
             guard sockets.receivers[key] == nil else { return }
             let fd = try Self.rawSocket(family, interface: instance.interface, protocol: proto)
             if family == .inet {
@@ -224,6 +230,17 @@ public final class RawVRRPTransport: VRRPTransport, Sendable {
             var stamp = timespec()
             _ = ioctl(fd, SocketConstant.getReceiveStampNanoseconds, &stamp)
             sockets.receivers[key] = Receiver(fd: fd, family: family, interface: instance.interface, ipProtocol: proto)
+        }
+    }
+
+    /// Closes the instance's send socket, and its receive socket when no other instance listens on it.
+    public func close(instance: String) {
+        sockets.withLock { sockets in
+            guard let s = sockets.senders.removeValue(forKey: instance) else { return }
+            closeDescriptor(s.fd)
+            guard !sockets.senders.values.contains(where: { $0.receiverKey == s.receiverKey }),
+                  let r = sockets.receivers.removeValue(forKey: s.receiverKey) else { return }
+            closeDescriptor(r.fd)
         }
     }
 
