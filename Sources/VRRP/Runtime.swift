@@ -292,6 +292,14 @@ public actor VRRPRuntime {
         router = router.reloaded(new.instances, syncGroups: new.syncGroups, fresh: fresh)
         advertisementCache = router.order.map { cacheByName[$0] }
         performActions { router.reconcileSyncGroups(now: t, into: &$0) }
+        // A kept instance whose tracked script started again takes that script's initial verdict.
+        let restartedScripts = Set(plan.startedScripts).union(plan.stoppedScripts)
+        if !restartedScripts.isEmpty {
+            for (n, name) in router.order.enumerated() where !fresh.contains(name)
+                && router.machines[n].settings.trackScripts.contains(where: { restartedScripts.contains($0.name) }) {
+                applyTracking(n, now: t)
+            }
+        }
 
         // New and restarted instances start as at start-up.
         var opened: [Int] = []

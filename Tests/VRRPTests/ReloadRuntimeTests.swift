@@ -131,6 +131,25 @@ struct ReloadRuntimeTests {
         try await run.value
     }
 
+    @Test func anUnchangedScriptKeepsItsVerdictAndAChangedOneStartsAgain() async throws {
+        func settings(priority: UInt8, command: String) -> VRRPSettings {
+            var i = instance(priority: priority)
+            i.trackScripts = [VRRPTrackedScript(name: "chk", weight: -50)]
+            return VRRPSettings(instances: [i], scripts: [VRRPScriptSettings(name: "chk", command: command, interval: .milliseconds(200))])
+        }
+        let (runtime, _, _, run) = try await running(settings(priority: 150, command: "/bin/false"))
+        #expect(await wait(5) { await runtime.status.first?.effectivePriority == 100 }, "the failing script takes 50 off")
+        let kept = await runtime.reload(settings(priority: 200, command: "/bin/false"))
+        #expect(kept.other.isEmpty, "nothing said about the unchanged script: \(kept.other)")
+        #expect(await runtime.status.first?.effectivePriority == 150, "its failing verdict still applies right after the reload")
+        let changed = await runtime.reload(settings(priority: 200, command: "/bin/true"))
+        #expect(changed.other == ["vrrp_script chk: changed, restarted with its initial verdict"])
+        #expect(await runtime.status.first?.effectivePriority == 200, "a restarted script starts from its initial verdict (OK)")
+        #expect(await wait(2) { await runtime.status.first?.effectivePriority == 200 })
+        await runtime.stop()
+        try await run.value
+    }
+
     @Test func aNewInstanceStartsAndAChangedVRIDRestartsOnlyThatInstance() async throws {
         let (runtime, wire, _, run) = try await running(VRRPSettings(instances: [instance(), instance("VI_2", vrid: 52, vips: [101])]))
         let sentBefore = wire.advertisements.count
