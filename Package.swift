@@ -54,34 +54,40 @@ let package = Package(
         // VRRP codec, pure state machine, transport and VIP effects.
         .target(name: "VRRP", dependencies: [
             "CVigilSystem", "KeepalivedConfig", "VigilSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Wiring as services, reload, status.
         .target(name: "VigilDaemon", dependencies: [
             "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport", "CVigilSystem",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilDaemon", "KeepalivedConfig", "HealthCheck", "VigilSupport",
+            "VigilDaemon", "KeepalivedConfig", "HealthCheck", "IPVS", "VigilSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], linkerSettings: [
             // Bind every symbol at start-up (as Debian builds keepalived): a backup's first takeover
             // calls functions never called before, and lazy binding made it pay their lookups.
             .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "now", "-Xlinker", "-z", "-Xlinker", "relro"]),
         ]),
         .executableTarget(name: "ipvsctl", dependencies: [
-            "IPVS", "IPVSAdm",
+            "IPVS", "IPVSAdm", "VigilSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "VigilSupportTests", dependencies: ["VigilTestSupport", "VigilSupport"]),
-        .testTarget(name: "IPVSTests", dependencies: ["VigilTestSupport", "IPVS"]),
+        .testTarget(name: "IPVSTests", dependencies: ["VigilTestSupport", "IPVS", "VigilSupport"]),
         // Runs against a real IPVS kernel (the lab VM); skips with a reason elsewhere.
-        .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "IPVS", "IPVSAdm", "VigilSupport", "CVigilSystem"]),
-        .testTarget(name: "IPVSAdmTests", dependencies: ["VigilTestSupport", "IPVSAdm", "IPVS"]),
-        .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig"]),
+        .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "CVigilSystem", "IPVS", "IPVSAdm", "VigilSupport"]),
+        .testTarget(name: "IPVSAdmTests", dependencies: ["VigilTestSupport", "IPVSAdm", "IPVS", "VigilSupport"]),
+        .testTarget(name: "KeepalivedConfigTests", dependencies: ["VigilTestSupport", "KeepalivedConfig", "VigilSupport"]),
         .testTarget(name: "HealthCheckTests", dependencies: [
             "VigilTestSupport", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "Logging", package: "swift-log"),
@@ -89,7 +95,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP", "KeepalivedConfig"]),
+        .testTarget(name: "VRRPTests", dependencies: [
+            "VigilTestSupport", "VRRP", "KeepalivedConfig", "VigilSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport", "VRRP",
             .product(name: "Logging", package: "swift-log"),
@@ -98,6 +107,7 @@ let package = Package(
         // The checker half against the lab VM's IPVS kernel; skips with a reason elsewhere.
         .testTarget(name: "VigilDaemonKernelTests", dependencies: [
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -3,75 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Crypto
 import VigilSupport
-
-/// MD5 message digest (RFC 1321), only for the HMAC-MD5-96 ICV of `auth_type AH`.
-enum MD5 {
-    /// Per-round left-rotation amounts (RFC 1321 section 3.4).
-    private static let shifts: [UInt32] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ]
-
-    /// T[i] = floor(2^32 * abs(sin(i + 1))) (RFC 1321 section 3.4).
-    private static let table: [UInt32] = (0..<64).map { i in
-        UInt32(truncatingIfNeeded: Int64((abs(sin(Double(i + 1))) * 4_294_967_296.0).rounded(.down)))
-    }
-
-    /// The 16-octet digest of `message`.
-    static func digest(_ message: [UInt8]) -> [UInt8] {
-        var a0: UInt32 = 0x6745_2301
-        var b0: UInt32 = 0xEFCD_AB89
-        var c0: UInt32 = 0x98BA_DCFE
-        var d0: UInt32 = 0x1032_5476
-        // Padding: a 1 bit, zeros to 56 mod 64, then the bit length little-endian (section 3.1-3.2).
-        var m = message
-        m.append(0x80)
-        while m.count % 64 != 56 { m.append(0) }
-        let bits = UInt64(message.count) &* 8
-        for i in 0..<8 { m.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
-        var w = [UInt32](repeating: 0, count: 16)
-        for chunk in stride(from: 0, to: m.count, by: 64) {
-            for i in 0..<16 {
-                let o = chunk + 4 * i
-                w[i] = UInt32(m[o]) | UInt32(m[o + 1]) << 8 | UInt32(m[o + 2]) << 16 | UInt32(m[o + 3]) << 24
-            }
-            var a = a0, b = b0, c = c0, d = d0
-            for i in 0..<64 {
-                var f: UInt32
-                let g: Int
-                switch i {
-                case 0..<16: f = (b & c) | (~b & d); g = i
-                case 16..<32: f = (d & b) | (~d & c); g = (5 * i + 1) % 16
-                case 32..<48: f = b ^ c ^ d; g = (3 * i + 5) % 16
-                default: f = c ^ (b | ~d); g = (7 * i) % 16
-                }
-                f = f &+ a &+ table[i] &+ w[g]
-                a = d
-                d = c
-                c = b
-                b = b &+ (f << shifts[i] | f >> (32 - shifts[i]))
-            }
-            a0 = a0 &+ a
-            b0 = b0 &+ b
-            c0 = c0 &+ c
-            d0 = d0 &+ d
-        }
-        var out: [UInt8] = []
-        for v in [a0, b0, c0, d0] { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
-        return out
-    }
-
-    /// HMAC-MD5 (RFC 2104 section 2, block size 64).
-    static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        var k = key.count > 64 ? digest(key) : key
-        k += [UInt8](repeating: 0, count: 64 - k.count)
-        let inner = digest(k.map { $0 ^ 0x36 } + message)
-        return digest(k.map { $0 ^ 0x5C } + inner)
-    }
-}
 
 /// IP Authentication Header for VRRPv2 `auth_type AH`, as keepalived implements it.
 ///
@@ -178,7 +111,7 @@ public enum IPsecAH {
         p[11] = 0
         if unicast { p[8] = 0 }  // TTL: keepalived zeroes it only for unicast peers
         for i in 0..<icvLength { p[headerLength + icvOffset + i] = 0 }
-        return Array(MD5.hmac(key: key, message: p).prefix(icvLength))
+        return Array(HMAC<Insecure.MD5>.authenticationCode(for: p, using: SymmetricKey(data: key)).prefix(icvLength))
     }
 
     private static func be32(_ b: [UInt8], _ o: Int) -> UInt32 {

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Foundation
+import Synchronization
 import VigilSupport
 
 /// rtnetlink constants used by Vigil (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h).
@@ -120,10 +121,9 @@ struct NetlinkMessage {
 }
 
 /// A blocking rtnetlink request socket for addresses and routes.
-public final class RouteNetlink: @unchecked Sendable {
+public final class RouteNetlink: Sendable {
     private let fd: Int32
-    private var sequence: UInt32 = 1
-    private let lock = NSLockLike()
+    private let sequence = Mutex<UInt32>(1)
 
     public init() throws(SystemCallError) {
         fd = try systemCall("socket", context: "AF_NETLINK/NETLINK_ROUTE") {
@@ -201,9 +201,9 @@ public final class RouteNetlink: @unchecked Sendable {
     }
 
     private func nextSequence() -> UInt32 {
-        lock.withLock {
-            sequence &+= 1
-            return sequence
+        sequence.withLock {
+            $0 &+= 1
+            return $0
         }
     }
 
@@ -319,20 +319,6 @@ func readSmallFile(_ path: String) -> String? {
     let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
     guard n >= 0 else { return nil }
     return String(decoding: buffer.prefix(n), as: UTF8.self)
-}
-
-/// A tiny mutex (pthread) so non-actor helpers stay `Sendable` without Foundation.
-final class NSLockLike: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
 }
 
 /// Binds a netlink socket (struct sockaddr_nl: family, pad, pid 0 = kernel assigns, groups).

@@ -6,6 +6,7 @@ import Musl
 import Foundation
 import KeepalivedConfig
 import Logging
+import Synchronization
 import VigilSupport
 
 /// Counters a user can read to see what the VRRP half has been doing.
@@ -38,7 +39,9 @@ public struct VRRPInstanceStatus: Sendable, Hashable, Codable {
 public actor VRRPRuntime {
     private nonisolated let loop: VRRPEventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.asUnownedSerialExecutor() }
-    private let settings: VRRPSettings
+    /// The settings running: replaced whole by ``reload(_:)``. Per-instance settings are read from
+    /// the router's machines, which a reload updates in place.
+    private var settings: VRRPSettings
     private var router: VRRPRouterMachine
     private let transport: any VRRPTransport
     private let addresses: VRRPAddressManager
@@ -46,19 +49,28 @@ public actor VRRPRuntime {
     /// ``VRRPEventLoop/bootTime`` at start: the state machine's times are offsets from it.
     private let origin: Duration
     private var armedDeadline: Duration?
-    /// Receive sockets watched by the event loop.
-    private var watched: [Int32] = []
+    /// Receive sockets watched by the event loop, by transport interface key.
+    private var watched: [String: Int32] = [:]
+    /// Transport interfaces read by threads (a transport without descriptors).
+    private var threadedInterfaces: Set<String> = []
+    private var threadedPackets: AsyncStream<VRRPReceivedPacket>.Continuation?
     private var notifyChains: [String: Task<Void, Never>] = [:]
     private var garpTasks: [String: Task<Void, Never>] = [:]
-    private var scriptTasks: [Task<Void, Never>] = []
+    /// Running `vrrp_script`s by name.
+    private var scriptTasks: [String: Task<Void, Never>] = [:]
+    /// Bumped when a script stops, so a run still finishing cannot report to its successor.
+    private var scriptGenerations: [String: Int] = [:]
     private var scriptHealthy: [String: Bool] = [:]
     private var interfaceUp: [String: Bool] = [:]
+    /// ``run()`` has opened the sockets and started the instances.
+    private var started = false
     private var stopped = false
     private var stopWaiter: CheckedContinuation<Void, Never>?
     private let stopFlag = StopFlag()
     public private(set) var counters = VRRPCounters()
-    /// Per instance (index of ``VRRPRouterMachine/machines``): its encoded advertisement for the
-    /// last priority sent, one payload per destination, so a steady master only re-sends bytes.
+    /// Per instance (index of ``VRRPRouterMachine/machines``, carried over by name on reload): its
+    /// encoded advertisement for the last priority sent, one payload per destination, so a steady
+    /// master only re-sends bytes.
     private var advertisementCache: [CachedAdvertisement?]
     /// The actions of the event being handled; kept to reuse its storage.
     private var actionBuffer: [VRRPIndexedAction] = []
@@ -118,34 +130,13 @@ public actor VRRPRuntime {
             do { try addresses.remove(i) } catch { logger.warning("\(i.name): removing stale addresses: \(error)") }
             addresses.prepare(i)
         }
-        for (n, i) in settings.instances.enumerated() {
-            let v6 = i.family == .inet6
-            let source = i.sourceAddress ?? (v6 ? linkLocalIPv6Address(of: i.interface) : primaryIPv4Address(of: i.interface))
-            guard let source else {
-                throw VRRPRuntimeError("interface \(i.interface) has no \(v6 ? "IPv6 link-local" : "IPv4") address to send from", context: i.name)
-            }
-            try transport.open(instance: i, source: source, group: v6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4)
-            var ignored: [VRRPIndexedAction] = []
-            router.apply(at: n, now: now, into: &ignored) { m in
-                m.primaryAddress = source
-                return []
-            }
-            // Encode the advertisement now, unsent: a backup's first one is its takeover's, and
-            // Swift's first run of a code path (type metadata, conformance lookups) costs time.
-            _ = encodedAdvertisement(n, priority: router.machines[n].effectivePriority)
-        }
+        for n in router.machines.indices { try openInstance(n) }
         loop.setTimerHandler { [weak self] in self?.onLoop { $0.fire() } }
         startReceivers()
         startLinkMonitor()
-        startScripts()
-        for (n, i) in settings.instances.enumerated() {
-            let tracked = i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
-            for t in tracked where interfaceUp[t.name] == nil { interfaceUp[t.name] = interfaceIsUp(t.name) }
-            // Weights and faults from the start (down interfaces, `init_fail` scripts) apply before the first state.
-            applyTracking(n, now: now)
-            let t = now
-            apply(n, now: t) { $0.start(now: t) }
-        }
+        startScripts(settings.scripts.map(\.name))
+        for n in router.machines.indices { startInstance(n) }
+        started = true
         rearm()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -157,6 +148,36 @@ public actor VRRPRuntime {
         await shutdown()
     }
 
+    /// Opens the sockets of the instance at `index` and learns its source address.
+    private func openInstance(_ n: Int) throws {
+        let i = router.machines[n].settings
+        let v6 = i.family == .inet6
+        let source = i.sourceAddress ?? (v6 ? linkLocalIPv6Address(of: i.interface) : primaryIPv4Address(of: i.interface))
+        guard let source else {
+            throw VRRPRuntimeError("interface \(i.interface) has no \(v6 ? "IPv6 link-local" : "IPv4") address to send from", context: i.name)
+        }
+        try transport.open(instance: i, source: source, group: v6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4)
+        var ignored: [VRRPIndexedAction] = []
+        router.apply(at: n, now: now, into: &ignored) { m in
+            m.primaryAddress = source
+            return []
+        }
+        // Encode the advertisement now, unsent: a backup's first one is its takeover's, and
+        // Swift's first run of a code path (type metadata, conformance lookups) costs time.
+        _ = encodedAdvertisement(n, priority: router.machines[n].effectivePriority)
+    }
+
+    /// Start-up event of the instance at `index`, with its tracked objects' weights and faults applied first.
+    private func startInstance(_ n: Int) {
+        for t in trackedInterfaces(router.machines[n].settings) where interfaceUp[t.name] == nil {
+            interfaceUp[t.name] = interfaceIsUp(t.name)
+        }
+        // Weights and faults from the start (down interfaces, `init_fail` scripts) apply before the first state.
+        applyTracking(n, now: now)
+        let t = now
+        apply(n, now: t) { $0.start(now: t) }
+    }
+
     /// Asks ``run()`` to shut down: priority 0 goes out and the VIPs are released at once.
     public func stop() {
         guard !stopped else { return }
@@ -165,12 +186,147 @@ public actor VRRPRuntime {
         stopWaiter = nil
     }
 
+    // MARK: Reload
+
+    /// Applies a new, already validated configuration, disturbing nothing that did not change.
+    ///
+    /// Instances are matched by name (``VRRPReloadPlan``). An unchanged instance keeps its state,
+    /// timers and master: no transition, no advertisement gap, no gratuitous ARP. One changed in
+    /// place takes its new settings: a master advertises a changed priority at once, adds and
+    /// removes only the VIPs that differ (announcing the added ones) without a transition; a backup
+    /// judges the next advertisement against its new priority. A removed instance is released as on
+    /// stop (priority 0, VIPs removed) and its sockets close; a new one starts as at start-up; one
+    /// whose VRID, interface, version, interval, authentication or peers changed is released, then
+    /// started as new. Every removal (removed, restarted and changed instances) comes before any
+    /// addition, so a VIP moves from one instance to another in one reload. Unchanged
+    /// `vrrp_script`s keep their verdict and schedule; sync groups are re-formed.
+    public func reload(_ new: VRRPSettings) async -> VRRPReloadReport {
+        let plan = VRRPReloadPlan(old: settings, new: new)
+        var report = plan.report
+        guard !stopped else {
+            report.errors.append("VRRP is stopping: reload not applied")
+            return report
+        }
+        guard started else {
+            // Nothing runs yet: run() starts the new settings as they are.
+            settings = new
+            router = VRRPRouterMachine(new.instances.map { VRRPInstanceMachine(settings: $0, primaryAddress: $0.sourceAddress ?? .v4(0)) },
+                                       syncGroups: new.syncGroups)
+            advertisementCache = Array(repeating: nil, count: new.instances.count)
+            return report
+        }
+        let t = now
+        let newByName = Dictionary(new.instances.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+
+        // Removed and restarted instances go as on stop: priority 0 and VIPs released, sockets closed.
+        let leaving = plan.removed + plan.restarted
+        for name in leaving {
+            guard let n = router.index(of: name) else { continue }
+            apply(n, now: t) { $0.shutdown(now: t) }
+            garpTasks.removeValue(forKey: name)?.cancel()
+            transport.close(instance: name)
+        }
+        for name in plan.removed {
+            ahSequences[name] = nil
+            ipIdentifications[name] = nil
+        }
+        unwatchClosedReceivers()
+
+        // Scripts: the global ones (script user, security) and the list come from the new settings.
+        settings = new
+        for name in plan.stoppedScripts { stopScript(name) }
+        startScripts(plan.startedScripts)
+
+        // Changed in place: first every removal, then the new settings (a changed priority is
+        // advertised at once), then the additions of masters, announced.
+        let changes = plan.changedInPlace.compactMap { c -> (n: Int, change: VRRPInstanceChange, settings: VRRPInstanceSettings)? in
+            guard let n = router.index(of: c.name), let i = newByName[c.name] else { return nil }
+            return (n, c, i)
+        }
+        var mastersBefore: Set<String> = []
+        for (n, c, _) in changes where router.machines[n].state == .master {
+            mastersBefore.insert(c.name)
+            let delta = c.addressDelta
+            guard !delta.removed.isEmpty || !delta.removedRoutes.isEmpty else { continue }
+            var part = router.machines[n].settings
+            part.virtualAddresses = delta.removed
+            part.excludedAddresses = []
+            part.virtualRoutes = delta.removedRoutes
+            do { try addresses.remove(part) } catch {
+                counters.effectErrors += 1
+                report.errors.append("\(c.name): removing \(delta.removed.map(\.description).joined(separator: " ")): \(error)")
+            }
+        }
+        for (n, _, i) in changes {
+            for iface in trackedInterfaces(i) where interfaceUp[iface.name] == nil { interfaceUp[iface.name] = interfaceIsUp(iface.name) }
+            advertisementCache[n] = nil
+            let adjustment = tracking(i).adjustment
+            apply(n, now: t) { $0.reconfigure(i, priorityAdjustment: adjustment, now: t) }
+            applyTracking(n, now: t)
+        }
+        for (n, c, i) in changes where mastersBefore.contains(c.name) && router.machines[n].state == .master {
+            let delta = c.addressDelta
+            if !delta.added.isEmpty || !delta.addedRoutes.isEmpty {
+                var part = i
+                part.virtualAddresses = delta.added
+                part.excludedAddresses = []
+                part.virtualRoutes = delta.addedRoutes
+                do {
+                    try addresses.add(part)
+                    try addresses.announce(part, count: i.gratuitous.masterRepeat)
+                } catch {
+                    counters.effectErrors += 1
+                    report.errors.append("\(c.name): adding \(delta.added.map(\.description).joined(separator: " ")): \(error)")
+                }
+            }
+            // The refresh announces the new list from now on.
+            if !delta.isEmpty || c.differences.contains(.gratuitous) { scheduleGratuitous(i, delayedBurst: false) }
+        }
+
+        // The new layout, by name; sync groups re-formed.
+        let fresh = Set(plan.added + plan.restarted)
+        var cacheByName: [String: CachedAdvertisement] = [:]
+        for (n, name) in router.order.enumerated() where !fresh.contains(name) {
+            if let c = advertisementCache[n] { cacheByName[name] = c }
+        }
+        router = router.reloaded(new.instances, syncGroups: new.syncGroups, fresh: fresh)
+        advertisementCache = router.order.map { cacheByName[$0] }
+        performActions { router.reconcileSyncGroups(now: t, into: &$0) }
+        // A kept instance whose tracked script started again takes that script's initial verdict.
+        let restartedScripts = Set(plan.startedScripts).union(plan.stoppedScripts)
+        if !restartedScripts.isEmpty {
+            for (n, name) in router.order.enumerated() where !fresh.contains(name)
+                && router.machines[n].settings.trackScripts.contains(where: { restartedScripts.contains($0.name) }) {
+                applyTracking(n, now: t)
+            }
+        }
+
+        // New and restarted instances start as at start-up.
+        var opened: [Int] = []
+        for (n, name) in router.order.enumerated() where fresh.contains(name) {
+            do {
+                try openInstance(n)
+                addresses.prepare(router.machines[n].settings)
+                opened.append(n)
+            } catch {
+                counters.effectErrors += 1
+                report.errors.append("\(name): not started: \(error)")
+            }
+        }
+        startReceivers()
+        for n in opened { startInstance(n) }
+        rearm()
+        for line in report.lines { logger.notice("VRRP reload: \(line)") }
+        return report
+    }
+
     private func shutdown() async {
         stopFlag.set()
         loop.setTimer(at: nil)
-        for fd in watched { loop.unwatch(fd) }
-        watched = []
-        for t in scriptTasks { t.cancel() }
+        for fd in watched.values { loop.unwatch(fd) }
+        watched = [:]
+        threadedPackets?.finish()
+        for t in scriptTasks.values { t.cancel() }
         for t in garpTasks.values { t.cancel() }
         for n in router.machines.indices {
             let t = now
@@ -181,10 +337,11 @@ public actor VRRPRuntime {
 
     // MARK: Inputs
 
+    /// Watches (or reads from threads) every transport interface not yet read.
     private func startReceivers() {
         let t = transport
         var threaded: [String] = []
-        for interface in transport.interfaces {
+        for interface in transport.interfaces where watched[interface] == nil && !threadedInterfaces.contains(interface) {
             guard let fd = transport.receiveDescriptor(interface: interface) else {
                 threaded.append(interface)
                 continue
@@ -199,12 +356,22 @@ public actor VRRPRuntime {
                 let arrival = self.arrival(of: p, readAt: readAt)
                 self.onLoop { $0.handle(p, arrivedAt: arrival) }
             }
-            watched.append(fd)
+            watched[interface] = fd
         }
         guard !threaded.isEmpty else { return }
-        let (stream, continuation) = AsyncStream<VRRPReceivedPacket>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let continuation: AsyncStream<VRRPReceivedPacket>.Continuation
+        if let c = threadedPackets {
+            continuation = c
+        } else {
+            let (stream, c) = AsyncStream<VRRPReceivedPacket>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+            threadedPackets = c
+            continuation = c
+            Task { [weak self] in
+                for await p in stream { await self?.handle(p) }
+            }
+        }
         for interface in threaded {
-            let t = transport
+            threadedInterfaces.insert(interface)
             let flag = stopFlag
             let thread = Thread {
                 while !flag.isSet {
@@ -214,8 +381,14 @@ public actor VRRPRuntime {
             thread.name = "vrrp-rx-\(interface)"
             thread.start()
         }
-        Task { [weak self] in
-            for await p in stream { await self?.handle(p) }
+    }
+
+    /// Stops watching receive sockets the transport has closed.
+    private func unwatchClosedReceivers() {
+        let open = Set(transport.interfaces)
+        for (interface, fd) in watched where !open.contains(interface) {
+            loop.unwatch(fd)
+            watched[interface] = nil
         }
     }
 
@@ -242,10 +415,11 @@ public actor VRRPRuntime {
         }
     }
 
-    private func startScripts() {
-        for script in settings.scripts {
-            let trackedBy = settings.instances.filter { $0.trackScripts.contains { $0.name == script.name } }
-            guard !trackedBy.isEmpty else { continue }
+    /// Starts the `vrrp_script`s called `names` that some instance tracks, each with its initial verdict.
+    private func startScripts(_ names: [String]) {
+        let tracked = Set(settings.instances.flatMap { $0.trackScripts.map(\.name) })
+        for name in names where tracked.contains(name) && scriptTasks[name] == nil {
+            guard let script = settings.scripts.first(where: { $0.name == name }) else { continue }
             var arguments = splitScriptCommand(script.command)
             guard !arguments.isEmpty else { continue }
             if settings.scriptSecurity {
@@ -257,23 +431,31 @@ public actor VRRPRuntime {
                 }
             }
             let user = script.user ?? settings.scriptUser
-            let identity = user.flatMap { ScriptIdentity.lookup(user: $0, group: script.group ?? settings.scriptGroup) } ?? .root
+            let group = script.group ?? settings.scriptGroup
             if arguments[0].hasPrefix("/") == false, let found = which(arguments[0]) { arguments[0] = found }
             let args = arguments
-            scriptHealthy[script.name] = !script.initiallyFailed
-            scriptTasks.append(Task { [weak self] in
+            let generation = scriptGenerations[name, default: 0]
+            scriptHealthy[name] = !script.initiallyFailed
+            scriptTasks[name] = Task { [weak self] in
                 var tracker = VRRPScriptTracker(rise: script.rise, fall: script.fall, initiallyHealthy: !script.initiallyFailed)
                 while !Task.isCancelled {
                     let start = ContinuousClock.now
                     // Runs never overlap: the next starts only after this one ended.
-                    let status = await ScriptRunner.run(args, identity: identity, timeout: script.timeout ?? script.interval)
-                    if let verdict = tracker.record(success: status == 0) {
-                        await self?.scriptChanged(script.name, healthy: verdict)
+                    let outcome = await ProgramRunner.run(args, user: user, group: group, timeout: script.timeout ?? script.interval)
+                    if let verdict = tracker.record(success: outcome == .exited(0)) {
+                        await self?.scriptChanged(name, healthy: verdict, generation: generation)
                     }
                     try? await Task.sleep(until: start + script.interval, clock: .continuous)
                 }
-            })
+            }
         }
+    }
+
+    /// Stops a `vrrp_script`'s runs and forgets its verdict.
+    private func stopScript(_ name: String) {
+        scriptTasks.removeValue(forKey: name)?.cancel()
+        scriptGenerations[name, default: 0] += 1
+        scriptHealthy[name] = nil
     }
 
     private func which(_ name: String) -> String? {
@@ -286,9 +468,7 @@ public actor VRRPRuntime {
     /// One received packet: decode, filter, count, and feed the matching instance. `arrival`
     /// (time since `origin`) defaults to now.
     func handle(_ p: VRRPReceivedPacket, arrivedAt arrival: Duration? = nil) {
-        guard !stopped else { return }
-        let instances = settings.instances
-        if instances.contains(where: { $0.interface == p.interface && transport.source(of: $0.name) == p.source }) { return }
+        guard !stopped, !isOwnAdvertisement(p) else { return }
         let adv: VRRPAdvertisement
         do {
             adv = try VRRPCodec.decode(p.payload, source: p.source, destination: p.destination, ttl: p.ttl)
@@ -296,12 +476,11 @@ public actor VRRPRuntime {
             count(error)
             return
         }
-        let sameVRID = { (i: VRRPInstanceSettings) in i.interface == p.interface && i.virtualRouterID == adv.virtualRouterID }
-        guard let n = instances.firstIndex(where: { sameVRID($0) && $0.version == adv.version }) ?? instances.firstIndex(where: sameVRID) else {
+        guard let n = instanceIndex(interface: p.interface, adv) else {
             count(VRRPPacketError(.unknownVRID, "VRID \(adv.virtualRouterID) from \(p.source)"))
             return
         }
-        let instance = instances[n]
+        let instance = router.machines[n].settings
         if !instance.unicastPeers.isEmpty && !instance.unicastPeers.contains(p.source) {
             count(VRRPPacketError(.unknownVRID, "\(p.source) is not a unicast_peer of \(instance.name)"))
             return
@@ -317,6 +496,29 @@ public actor VRRPRuntime {
         let t = arrival ?? now
         apply(n, now: t) { $0.received(adv, from: p.source, now: t) }
         rearm()
+    }
+
+    /// Whether `p` is one of our own advertisements (looped back by the interface).
+    ///
+    /// Reads ``router`` in place: a copy of the machines held while an event mutates one would
+    /// copy them all.
+    private func isOwnAdvertisement(_ p: VRRPReceivedPacket) -> Bool {
+        for m in router.machines where m.settings.interface == p.interface && transport.source(of: m.settings.name) == p.source {
+            return true
+        }
+        return false
+    }
+
+    /// The instance an advertisement is for: same interface and VRID, the same version first.
+    private func instanceIndex(interface: String, _ adv: VRRPAdvertisement) -> Int? {
+        var other: Int?
+        for n in router.machines.indices {
+            guard router.machines[n].settings.interface == interface,
+                  router.machines[n].settings.virtualRouterID == adv.virtualRouterID else { continue }
+            if router.machines[n].settings.version == adv.version { return n }
+            other = other ?? n
+        }
+        return other
     }
 
     /// `auth_type AH`: the packet must have come inside an AH whose ICV, SPI and sequence number verify.
@@ -346,29 +548,33 @@ public actor VRRPRuntime {
         guard !stopped, interfaceUp[name] != up else { return }
         interfaceUp[name] = up
         let t = now
-        for (n, i) in settings.instances.enumerated() {
-            let tracked = i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
-            guard tracked.contains(where: { $0.name == name }) else { continue }
+        for n in router.machines.indices {
+            let i = router.machines[n].settings
+            guard trackedInterfaces(i).contains(where: { $0.name == name }) else { continue }
             logger.info("\(i.name): interface \(name) is \(up ? "up" : "down")")
             applyTracking(n, now: t)
         }
         rearm()
     }
 
-    func scriptChanged(_ name: String, healthy: Bool) {
-        guard !stopped else { return }
+    func scriptChanged(_ name: String, healthy: Bool, generation: Int = 0) {
+        guard !stopped, scriptGenerations[name, default: 0] == generation else { return }
         scriptHealthy[name] = healthy
         logger.info("vrrp_script \(name) is now \(healthy ? "succeeding" : "failing")")
         let t = now
-        for (n, i) in settings.instances.enumerated() where i.trackScripts.contains(where: { $0.name == name }) {
+        for n in router.machines.indices where router.machines[n].settings.trackScripts.contains(where: { $0.name == name }) {
             applyTracking(n, now: t)
         }
         rearm()
     }
 
-    /// Recomputes an instance's weight sum and fault causes from every tracked object.
-    private func applyTracking(_ n: Int, now t: Duration) {
-        let i = settings.instances[n]
+    /// The interfaces an instance tracks, its own included unless `dont_track_primary`.
+    private func trackedInterfaces(_ i: VRRPInstanceSettings) -> [VRRPTrackedInterface] {
+        i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
+    }
+
+    /// An instance's weight sum and fault causes from the current state of every object it tracks.
+    private func tracking(_ i: VRRPInstanceSettings) -> (adjustment: Int, faults: [(VRRPFaultCause, Bool)]) {
         var adjustment = 0
         var faults: [(VRRPFaultCause, Bool)] = []
         for s in i.trackScripts {
@@ -376,12 +582,17 @@ public actor VRRPRuntime {
             adjustment += r.adjustment
             faults.append((.script(s.name), r.fault))
         }
-        let tracked = i.trackInterfaces + (i.dontTrackPrimary ? [] : [VRRPTrackedInterface(name: i.interface)])
-        for iface in tracked {
+        for iface in trackedInterfaces(i) {
             let r = trackingAdjustment(weight: iface.weight, reverse: iface.reverse, healthy: interfaceUp[iface.name] ?? true)
             adjustment += r.adjustment
             faults.append((.interface(iface.name), r.fault))
         }
+        return (adjustment, faults)
+    }
+
+    /// Recomputes an instance's weight sum and fault causes from every tracked object.
+    private func applyTracking(_ n: Int, now t: Duration) {
+        let (adjustment, faults) = tracking(router.machines[n].settings)
         apply(n, now: t) { $0.setPriorityAdjustment(adjustment, now: t) }
         for (cause, active) in faults {
             apply(n, now: t) { $0.setFault(cause, active, now: t) }
@@ -445,18 +656,18 @@ public actor VRRPRuntime {
             case .sendAdvertisement(let priority):
                 try sendAdvertisement(n, priority: priority)
             case .addVirtualAddresses:
-                try addresses.add(settings.instances[n])
+                try addresses.add(router.machines[n].settings)
             case .removeVirtualAddresses:
                 garpTasks[name]?.cancel()
-                try addresses.remove(settings.instances[n])
+                try addresses.remove(router.machines[n].settings)
             case .announce:
-                let i = settings.instances[n]
+                let i = router.machines[n].settings
                 try addresses.announce(i, count: i.gratuitous.masterRepeat)
                 scheduleGratuitous(i)
             case .transition(let from, let to, let priority):
                 counters.transitions += 1
                 logger.notice("VRRP_Instance(\(name)) \(from) -> \(to) (priority \(priority))")
-                notify(settings.instances[n].notify, group: false, name: name, state: to, priority: priority)
+                notify(router.machines[n].settings.notify, group: false, name: name, state: to, priority: priority)
                 if let g = router.syncGroup(at: n), let gs = settings.syncGroups.first(where: { $0.name == g.name }),
                    !gs.notify.isEmpty, g.members.allSatisfy({ router[$0]?.state == to }) {
                     notify(gs.notify, group: true, name: g.name, state: to, priority: 0)
@@ -495,7 +706,7 @@ public actor VRRPRuntime {
     /// (the group, or every unicast peer); kept and reused while the priority is the same.
     private func encodedAdvertisement(_ n: Int, priority: UInt8) -> CachedAdvertisement {
         if let c = advertisementCache[n], c.priority == priority { return c }
-        let i = settings.instances[n]
+        let i = router.machines[n].settings
         let adv = router.machines[n].advertisement(priority: priority)
         let source = transport.source(of: i.name) ?? router.machines[n].primaryAddress
         let group = i.family == .inet6 ? VRRPConstants.multicastV6 : VRRPConstants.multicastV4
@@ -508,14 +719,15 @@ public actor VRRPRuntime {
         return c
     }
 
-    /// The delayed second burst (`garp_master_delay`) and periodic refresh (`garp_master_refresh`).
-    private func scheduleGratuitous(_ i: VRRPInstanceSettings) {
+    /// The delayed second burst (`garp_master_delay`, unless `delayedBurst` is false: a reload
+    /// re-schedules the refresh of a running master) and periodic refresh (`garp_master_refresh`).
+    private func scheduleGratuitous(_ i: VRRPInstanceSettings, delayedBurst: Bool = true) {
         garpTasks[i.name]?.cancel()
         let g = i.gratuitous
         let a = addresses
         let name = i.name
         garpTasks[name] = Task { [weak self] in
-            if g.masterDelay > .zero {
+            if delayedBurst && g.masterDelay > .zero {
                 try? await Task.sleep(for: g.masterDelay)
                 guard !Task.isCancelled, await self?.isMaster(name) == true else { return }
                 try? a.announce(i, count: g.masterRepeat)
@@ -570,12 +782,13 @@ public actor VRRPRuntime {
                 }
             }
         }
-        let identity = settings.scriptUser.flatMap { ScriptIdentity.lookup(user: $0, group: settings.scriptGroup) } ?? .root
+        let user = settings.scriptUser
+        let userGroup = settings.scriptGroup
         let key = (group ? "group:" : "instance:") + name
         let previous = notifyChains[key]
         notifyChains[key] = Task {
             await previous?.value
-            for c in commands { _ = await ScriptRunner.run(c, identity: identity, timeout: .seconds(30)) }
+            for c in commands { _ = await ProgramRunner.run(c, user: user, group: userGroup, timeout: .seconds(30)) }
         }
     }
 }
@@ -591,10 +804,9 @@ private struct CachedAdvertisement {
 }
 
 /// A flag the receive threads poll to know when to stop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLockLike()
-    private var value = false
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
 
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Foundation
 import VigilSupport
 
 /// Rise/fall bookkeeping of one `vrrp_script` (pure).
@@ -87,68 +86,5 @@ public func checkScriptSecurity(path: String, runAsUID: UInt32 = 0) throws(Scrip
             if stat("/", &rs) == 0, rs.st_uid != 0 { throw ScriptSecurityError(path: path, reason: "/ is not owned by root") }
             break
         }
-    }
-}
-
-/// The user and group a script runs as.
-public struct ScriptIdentity: Sendable, Hashable {
-    public var uid: UInt32
-    public var gid: UInt32
-
-    public static let root = ScriptIdentity(uid: 0, gid: 0)
-
-    /// Looks a user (and optional group) up in the system databases; `nil` when unknown.
-    public static func lookup(user: String, group: String?) -> ScriptIdentity? {
-        guard let pw = getpwnam(user) else { return nil }
-        var gid = pw.pointee.pw_gid
-        if let group {
-            guard let gr = getgrnam(group) else { return nil }
-            gid = gr.pointee.gr_gid
-        }
-        return ScriptIdentity(uid: pw.pointee.pw_uid, gid: gid)
-    }
-}
-
-/// Runs external scripts: with a timeout (SIGTERM, then SIGKILL after 2 s, as keepalived), as a user.
-public enum ScriptRunner {
-    /// Runs `arguments` and returns its exit status (nil when it timed out or could not start).
-    public static func run(_ arguments: [String], identity: ScriptIdentity = .root, timeout: Duration?) async -> Int32? {
-        guard let executable = arguments.first else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = Array(arguments.dropFirst())
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        if identity != .root {
-            // Foundation cannot drop privileges itself; go through setpriv from util-linux.
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            p.arguments = ["--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups", "--"] + arguments
-        }
-        let done = AsyncStream<Int32>.makeStream()
-        p.terminationHandler = { proc in
-            done.continuation.yield(proc.terminationStatus)
-            done.continuation.finish()
-        }
-        do { try p.run() } catch { return nil }
-        let pid = p.processIdentifier
-        let killer: Task<Void, Never>? = timeout.map { t in
-            Task {
-                try? await Task.sleep(for: t)
-                if Task.isCancelled { return }
-                kill(pid, SIGTERM)
-                try? await Task.sleep(for: .seconds(2))
-                if Task.isCancelled { return }
-                kill(pid, SIGKILL)
-            }
-        }
-        var status: Int32?
-        for await s in done.stream { status = s }
-        let timedOut = killer.map { k -> Bool in
-            let fired = p.terminationReason == .uncaughtSignal
-            k.cancel()
-            return fired
-        } ?? false
-        return timedOut ? nil : status
     }
 }

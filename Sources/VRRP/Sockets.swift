@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Foundation
+import Synchronization
 import VigilSupport
 
 /// Socket option and protocol constants (linux/in.h, linux/if_ether.h, linux/if_arp.h).
@@ -90,6 +91,9 @@ public protocol VRRPTransport: AnyObject, Sendable {
     func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws
     /// The source address bound for an instance.
     func source(of instance: String) -> IPAddress?
+    /// Closes what ``open(instance:source:group:)`` opened for `instance` (a reload removed or
+    /// restarts it); a receive socket other instances still use stays open.
+    func close(instance: String)
 }
 
 extension VRRPTransport {
@@ -125,13 +129,15 @@ public struct VRRPRuntimeError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Raw IP protocol 112 sockets bound to interfaces, IPv4 and IPv6.
-public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
+public final class RawVRRPTransport: VRRPTransport, Sendable {
     private struct Sender {
         var fd: Int32
         var source: IPAddress
         var interfaceIndex: UInt32
         /// `sockaddr` bytes of the group and of every unicast peer, built once at open.
         var destinations: [IPAddress: [UInt8]]
+        /// The key of the receive socket the instance listens on.
+        var receiverKey: String
     }
 
     private struct Receiver {
@@ -141,16 +147,21 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         var ipProtocol: UInt8
     }
 
-    private var senders: [String: Sender] = [:]
-    /// Keyed by interface name, with "/inet6" appended for the IPv6 socket and "/ah" for the IPsec AH one.
-    private var receivers: [String: Receiver] = [:]
-    private let lock = NSLockLike()
+    private struct Sockets {
+        var senders: [String: Sender] = [:]
+        /// Keyed by interface name, with "/inet6" appended for the IPv6 socket and "/ah" for the IPsec AH one.
+        var receivers: [String: Receiver] = [:]
+    }
+
+    private let sockets = Mutex(Sockets())
 
     public init() {}
 
     deinit {
-        for s in senders.values { close(s.fd) }
-        for r in receivers.values { close(r.fd) }
+        sockets.withLock {
+            for s in $0.senders.values { closeDescriptor(s.fd) }
+            for r in $0.receivers.values { closeDescriptor(r.fd) }
+        }
     }
 
     /// Opens the send socket for an instance (bound to `source` and its interface) and the receive
@@ -189,12 +200,13 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
         _ = setsockopt(send, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
 
         let key = ah ? instance.interface + "/ah" : family == .inet ? instance.interface : instance.interface + "/inet6"
-        try lock.withLock {
-            if let old = senders[instance.name] { close(old.fd) }
+        try sockets.withLock { sockets in
+            if let old = sockets.senders[instance.name] { closeDescriptor(old.fd) }
             var destinations: [IPAddress: [UInt8]] = [:]
             for d in [group] + instance.unicastPeers { destinations[d] = socketAddress(d, scope: index) }
-            senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index, destinations: destinations)
-            guard receivers[key] == nil else { return }
+            sockets.senders[instance.name] = Sender(fd: send, source: source, interfaceIndex: index, destinations: destinations,
+                                                    receiverKey: key)
+            guard sockets.receivers[key] == nil else { return }
             let fd = try Self.rawSocket(family, interface: instance.interface, protocol: proto)
             if family == .inet {
                 var join = ip_mreqn()
@@ -217,16 +229,27 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
             // The first SIOCGSTAMPNS switches receive time-stamping on (and finds no packet yet).
             var stamp = timespec()
             _ = ioctl(fd, SocketConstant.getReceiveStampNanoseconds, &stamp)
-            receivers[key] = Receiver(fd: fd, family: family, interface: instance.interface, ipProtocol: proto)
+            sockets.receivers[key] = Receiver(fd: fd, family: family, interface: instance.interface, ipProtocol: proto)
+        }
+    }
+
+    /// Closes the instance's send socket, and its receive socket when no other instance listens on it.
+    public func close(instance: String) {
+        sockets.withLock { sockets in
+            guard let s = sockets.senders.removeValue(forKey: instance) else { return }
+            closeDescriptor(s.fd)
+            guard !sockets.senders.values.contains(where: { $0.receiverKey == s.receiverKey }),
+                  let r = sockets.receivers.removeValue(forKey: s.receiverKey) else { return }
+            closeDescriptor(r.fd)
         }
     }
 
     /// Receive sockets, one per interface and family.
-    public var interfaces: [String] { lock.withLock { Array(receivers.keys) } }
+    public var interfaces: [String] { sockets.withLock { Array($0.receivers.keys) } }
 
     /// The receive socket `key` names, switched to non-blocking for the caller's event loop.
     public func receiveDescriptor(interface key: String) -> Int32? {
-        guard let r = lock.withLock({ receivers[key] }) else { return nil }
+        guard let r = sockets.withLock({ $0.receivers[key] }) else { return nil }
         let flags = fcntl(r.fd, F_GETFL)
         guard flags >= 0, fcntl(r.fd, F_SETFL, flags | O_NONBLOCK) == 0 else { return nil }
         return r.fd
@@ -234,7 +257,7 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
 
     /// Blocks up to 200 ms for one packet on the socket `key` names; `nil` on timeout.
     public func receive(interface key: String) -> VRRPReceivedPacket? {
-        guard let r = lock.withLock({ receivers[key] }) else { return nil }
+        guard let r = sockets.withLock({ $0.receivers[key] }) else { return nil }
         guard var p = r.family == .inet ? receive4(r) : receive6(r) else { return nil }
         var stamp = timespec()
         if ioctl(r.fd, SocketConstant.getReceiveStampNanoseconds, &stamp) == 0 {
@@ -309,7 +332,7 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
     }
 
     public func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws {
-        guard let s = lock.withLock({ senders[instance] }) else {
+        guard let s = sockets.withLock({ $0.senders[instance] }) else {
             throw VRRPRuntimeError("no socket open", context: instance)
         }
         let address = s.destinations[destination] ?? socketAddress(destination, scope: s.interfaceIndex)
@@ -323,7 +346,7 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
     }
 
     /// The source address bound for an instance.
-    public func source(of instance: String) -> IPAddress? { lock.withLock { senders[instance]?.source } }
+    public func source(of instance: String) -> IPAddress? { sockets.withLock { $0.senders[instance]?.source } }
 
     private static func rawSocket(_ family: AddressFamily, interface: String, protocol proto: UInt8) throws -> Int32 {
         let fd = try systemCall("socket", context: proto == IPsecAH.ipProtocol ? "raw IPPROTO_AH" : "raw IPPROTO_VRRP") {
@@ -335,12 +358,15 @@ public final class RawVRRPTransport: VRRPTransport, @unchecked Sendable {
                 setsockopt(fd, SOL_SOCKET, SocketConstant.bindToDevice, &name, socklen_t(name.count))
             }
         } catch {
-            close(fd)
+            closeDescriptor(fd)
             throw error
         }
         return fd
     }
 }
+
+/// `close(2)` under a name the transport's own `close(instance:)` does not shadow.
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 
 /// `struct sockaddr_in` or `struct sockaddr_in6` (with a scope for link-local addresses) as bytes.
 func socketAddress(_ address: IPAddress, scope: UInt32) -> [UInt8] {
@@ -369,7 +395,7 @@ private func setOption<T>(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: i
 }
 
 /// Adds VIPs through rtnetlink and announces them with gratuitous ARP / unsolicited NA.
-public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable {
+public final class KernelAddressManager: VRRPAddressManager, Sendable {
     /// What announcing on an interface needs, looked up once (``prepare(_:)``) so that a new
     /// master's VIPs and first gratuitous ARP do not wait on interface lookups and socket set-up.
     private struct Link {
@@ -380,15 +406,14 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
     }
 
     private let netlink: RouteNetlink
-    private var links: [String: Link] = [:]
-    private let lock = NSLockLike()
+    private let links = Mutex<[String: Link]>([:])
 
     public init() throws {
         netlink = try RouteNetlink()
     }
 
     deinit {
-        for l in links.values { close(l.packetSocket) }
+        links.withLock { for l in $0.values { close(l.packetSocket) } }
     }
 
     /// Looks up every interface the instance's VIPs use and opens their packet sockets.
@@ -399,7 +424,7 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
     }
 
     private func link(_ name: String) throws -> Link {
-        try lock.withLock {
+        try links.withLock { links in
             if let l = links[name] { return l }
             let i = if_nametoindex(name)
             guard i != 0 else { throw VRRPRuntimeError("no such interface", context: name) }
@@ -414,8 +439,8 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
 
     /// Forgets what was looked up for an interface (it went away or was recreated).
     private func forget(_ name: String) {
-        lock.withLock {
-            if let l = links.removeValue(forKey: name) { close(l.packetSocket) }
+        links.withLock {
+            if let l = $0.removeValue(forKey: name) { close(l.packetSocket) }
         }
     }
 
@@ -482,7 +507,7 @@ public final class KernelAddressManager: VRRPAddressManager, @unchecked Sendable
         }
         let current = interfaceHardwareAddress(interface)
         if current != l.hardwareAddress {
-            lock.withLock { links[interface]?.hardwareAddress = current }
+            links.withLock { $0[interface]?.hardwareAddress = current }
             l.hardwareAddress = current
             try sendGratuitousARP(address, interface: interface, count: count, via: l)
         }

@@ -48,7 +48,8 @@ public enum VRRPFaultCause: Sendable, Hashable, Codable, CustomStringConvertible
 /// Times are offsets from any fixed origin the caller picks (the runtime uses CLOCK_MONOTONIC).
 /// Every mutating method returns the actions the runtime must perform, in order.
 public struct VRRPInstanceMachine: Sendable, Hashable {
-    public let settings: VRRPInstanceSettings
+    /// The instance's settings; a reload replaces them through ``reconfigure(_:priorityAdjustment:now:)``.
+    public private(set) var settings: VRRPInstanceSettings
     /// The local primary address used in the tie break (RFC 5798 section 6.4.3).
     public var primaryAddress: IPAddress
     public private(set) var state: VRRPState = .initialize
@@ -205,6 +206,39 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
         return []
     }
 
+    /// Takes a reload's new settings in place; the caller has checked that nothing that needs a
+    /// restart differs (VRID, interface, version, interval, authentication, peers: ``VRRPReloadPlan``).
+    ///
+    /// No transition and no advertisement gap: timers and the known master stay. A master whose
+    /// effective priority changed advertises it at once and counts its next interval from then; a
+    /// backup judges the next advertisement against its new priority, preempting or not by RFC 5798
+    /// section 6.4.2 as for any advertisement; one that became the address owner (priority 255)
+    /// takes over at once, as at start-up. Fault causes of objects the new settings no longer track
+    /// are dropped (dropping the last returns the instance to BACKUP). VIP differences are the
+    /// caller's to apply: the machine holds no addresses.
+    public mutating func reconfigure(_ new: VRRPInstanceSettings, priorityAdjustment adjustment: Int, now: Duration) -> [VRRPAction] {
+        let before = effectivePriority
+        settings = new
+        priorityAdjustment = adjustment
+        var tracked = Set(new.trackScripts.map { VRRPFaultCause.script($0.name) } + new.trackInterfaces.map { .interface($0.name) })
+        if !new.dontTrackPrimary { tracked.insert(.interface(new.interface)) }
+        var actions: [VRRPAction] = []
+        for cause in faults where !tracked.contains(cause) {
+            if case .syncGroup = cause { continue }
+            actions += setFault(cause, false, now: now)
+        }
+        switch state {
+        case .master where effectivePriority != before:
+            advertDeadline = now + advertInterval
+            actions.append(.sendAdvertisement(priority: effectivePriority))
+        case .backup where new.priority == VRRPConstants.ownerPriority:
+            actions += becomeMaster(now: now)
+        default:
+            break
+        }
+        return actions
+    }
+
     /// Adds or clears a fault cause; the first cause enters FAULT, clearing the last returns to BACKUP.
     public mutating func setFault(_ cause: VRRPFaultCause, _ active: Bool, now: Duration) -> [VRRPAction] {
         if active {
@@ -317,9 +351,12 @@ public struct VRRPIndexedAction: Sendable, Hashable {
 
 /// Every instance of a configuration plus its sync groups: the pure core the runtime drives.
 ///
-/// Instances are kept in configuration order and addressed by index on the runtime's hot paths
-/// (a master's advertisement timer), so an event mutates its machine in place: no name hashing
-/// and no copy of the instance's settings.
+/// An instance's identity is its name: ``index(of:)`` and ``subscript(_:)`` find it, and a reload
+/// (``reloaded(_:syncGroups:make:)``) carries each machine over by name into the new layout. Within
+/// one layout the instances sit in configuration order and are addressed by index on the
+/// runtime's hot paths (a master's advertisement timer), so an event mutates its machine in place:
+/// no name hashing and no copy of the instance's settings. An index is only valid until the next
+/// reload.
 public struct VRRPRouterMachine: Sendable {
     /// The instances in configuration order.
     public private(set) var machines: [VRRPInstanceMachine]
@@ -349,6 +386,39 @@ public struct VRRPRouterMachine: Sendable {
         }
         groupOf = groups
         peersOf = peers
+    }
+
+    /// The layout after a reload: one machine per instance of `instances`, in their order. Those
+    /// named in `fresh` (new and restarted instances) get a new machine; every other one is carried
+    /// over by name with its state, timers and master (its settings already taken through
+    /// ``VRRPInstanceMachine/reconfigure(_:priorityAdjustment:now:)``). Sync groups are re-formed.
+    public func reloaded(_ instances: [VRRPInstanceSettings], syncGroups: [VRRPSyncGroupSettings],
+                         fresh: Set<String>) -> VRRPRouterMachine {
+        let machines = instances.map { i in
+            (fresh.contains(i.name) ? nil : self[i.name]) ?? VRRPInstanceMachine(settings: i, primaryAddress: i.sourceAddress ?? .v4(0))
+        }
+        return VRRPRouterMachine(machines, syncGroups: syncGroups)
+    }
+
+    /// After sync groups were re-formed: clears every sync-group fault an instance holds for a group
+    /// it is no longer in, or whose members are no longer in fault themselves, and faults the other
+    /// members of each group with a member in fault (keepalived's rule at start-up).
+    public mutating func reconcileSyncGroups(now: Duration, into out: inout [VRRPIndexedAction]) {
+        func ownFault(_ n: Int) -> Bool {
+            machines[n].faults.contains { if case .syncGroup = $0 { false } else { true } }
+        }
+        for n in machines.indices {
+            for case .syncGroup(let g) in machines[n].faults {
+                let holds = groupOf[n]?.name == g && peersOf[n].contains(where: ownFault)
+                if !holds { apply(at: n, now: now, into: &out) { $0.setFault(.syncGroup(g), false, now: now) } }
+            }
+        }
+        for n in machines.indices where ownFault(n) {
+            guard let g = groupOf[n] else { continue }
+            for other in peersOf[n] where !machines[other].faults.contains(.syncGroup(g.name)) {
+                apply(at: other, now: now, into: &out) { $0.setFault(.syncGroup(g.name), true, now: now) }
+            }
+        }
     }
 
     /// The index of the instance called `name` in ``machines``.

@@ -89,9 +89,11 @@ public actor ReloadCoordinator {
         } else if !plan.virtualServers.isEmpty && state.plan.virtualServers.isEmpty {
             changes.append("virtual servers configured, but the checker half was not started with this process: restart Vigil to run them")
         }
-        if vrrp != nil {
+        if let vrrp {
             if vrrpSettings != state.vrrp {
-                changes.append("VRRP settings changed: applying them needs a restart in this build (the VRRP half keeps running unchanged)")
+                let report = await vrrp.runtime.reload(vrrpSettings)
+                changes += report.instances.filter { $0.outcome != .kept }.map(\.line) + report.other
+                for e in report.errors { logger.error("reload: VRRP: \(e)") }
             }
         } else if !vrrpSettings.instances.isEmpty && state.vrrp.instances.isEmpty {
             changes.append("vrrp_instance configured, but the VRRP half was not started with this process: restart Vigil to run it")

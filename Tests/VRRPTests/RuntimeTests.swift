@@ -5,13 +5,34 @@ import VigilSupport
 
 /// A wire in memory: records what is sent and lets a test inject packets.
 final class FakeTransport: VRRPTransport, @unchecked Sendable {
+    /// One advertisement sent.
+    struct Sent {
+        var payload: [UInt8]
+        var to: IPAddress
+        var instance: String
+        var at: ContinuousClock.Instant
+        var priority: UInt8 { payload[2] }
+    }
+
     private let lock = NSLock()
-    private var sent: [(payload: [UInt8], to: IPAddress)] = []
+    private var sent: [Sent] = []
     private var inbox: [VRRPReceivedPacket] = []
     private var sources: [String: IPAddress] = [:]
+    private var opens: [String] = []
+    private var closes: [String] = []
 
     func open(instance: VRRPInstanceSettings, source: IPAddress, group: IPAddress) throws {
-        lock.withLock { sources[instance.name] = source }
+        lock.withLock {
+            sources[instance.name] = source
+            opens.append(instance.name)
+        }
+    }
+
+    func close(instance: String) {
+        lock.withLock {
+            sources[instance] = nil
+            closes.append(instance)
+        }
     }
 
     var interfaces: [String] { ["lab0"] }
@@ -23,7 +44,7 @@ final class FakeTransport: VRRPTransport, @unchecked Sendable {
     }
 
     func send(_ payload: [UInt8], instance: String, to destination: IPAddress) throws {
-        lock.withLock { sent.append((payload, destination)) }
+        lock.withLock { sent.append(Sent(payload: payload, to: destination, instance: instance, at: .now)) }
     }
 
     func source(of instance: String) -> IPAddress? { lock.withLock { sources[instance] } }
@@ -34,18 +55,56 @@ final class FakeTransport: VRRPTransport, @unchecked Sendable {
     var sentPayloads: [[UInt8]] { lock.withLock { sent.map(\.payload) } }
 
     /// Priorities of the advertisements sent so far.
-    var sentPriorities: [UInt8] { lock.withLock { sent.map { $0.payload[2] } } }
+    var sentPriorities: [UInt8] { lock.withLock { sent.map(\.priority) } }
+
+    /// Every advertisement sent so far, with its instance and time.
+    var advertisements: [Sent] { lock.withLock { sent } }
+
+    /// Instances opened and closed, in order.
+    var opened: [String] { lock.withLock { opens } }
+    var closed: [String] { lock.withLock { closes } }
 }
 
+/// Records what the runtime does to addresses: "add|remove|announce N" and the addresses, and
+/// which addresses are held.
 final class FakeAddresses: VRRPAddressManager, @unchecked Sendable {
     private let lock = NSLock()
     private var log: [String] = []
+    private var held: Set<String> = []
 
-    func add(_ instance: VRRPInstanceSettings) throws { lock.withLock { log.append("add") } }
-    func remove(_ instance: VRRPInstanceSettings) throws { lock.withLock { log.append("remove") } }
-    func announce(_ instance: VRRPInstanceSettings, count: Int) throws { lock.withLock { log.append("announce \(count)") } }
+    private func list(_ i: VRRPInstanceSettings) -> [String] { (i.virtualAddresses + i.excludedAddresses).map(\.description) }
+
+    func add(_ instance: VRRPInstanceSettings) throws {
+        lock.withLock {
+            log.append((["add"] + list(instance)).joined(separator: " "))
+            held.formUnion(list(instance))
+        }
+    }
+
+    func remove(_ instance: VRRPInstanceSettings) throws {
+        lock.withLock {
+            log.append((["remove"] + list(instance)).joined(separator: " "))
+            held.subtract(list(instance))
+        }
+    }
+
+    func announce(_ instance: VRRPInstanceSettings, count: Int) throws {
+        lock.withLock { log.append((["announce \(count)"] + list(instance)).joined(separator: " ")) }
+    }
 
     var events: [String] { lock.withLock { log } }
+
+    /// The addresses currently added ("192.0.2.100/32").
+    var addresses: Set<String> { lock.withLock { held } }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; whether it held.
+func eventually(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
+    for _ in 0..<Int(seconds * 100) {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return await condition()
 }
 
 @Suite("VRRP runtime with a fake wire")
@@ -60,13 +119,7 @@ struct RuntimeTests {
                              gratuitous: VRRPGratuitousSettings(masterDelay: .zero), dontTrackPrimary: true)
     }
 
-    private func wait(_ seconds: Double, _ condition: () async -> Bool) async -> Bool {
-        for _ in 0..<Int(seconds * 100) {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return await condition()
-    }
+    private func wait(_ seconds: Double, _ condition: () async -> Bool) async -> Bool { await eventually(seconds, condition) }
 
     @Test func becomesMasterAddsAnnouncesAndReleasesWithPriorityZeroOnStop() async throws {
         let wire = FakeTransport()
@@ -74,7 +127,8 @@ struct RuntimeTests {
         let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100)]), transport: wire, addresses: addresses)
         let run = Task { try await runtime.run() }
         #expect(await wait(3) { await runtime.status.first?.state == .master })
-        #expect(addresses.events.prefix(3) == ["remove", "add", "announce 5"], "stale VIPs go first, then add and GARP")
+        #expect(addresses.events.prefix(3) == ["remove 192.0.2.100/32", "add 192.0.2.100/32", "announce 5 192.0.2.100/32"],
+                "stale VIPs go first, then add and GARP")
         #expect(await wait(1) { wire.sentPriorities.count >= 3 }, "a master keeps advertising")
         await runtime.stop()
         try await run.value
@@ -85,7 +139,7 @@ struct RuntimeTests {
             let adv = try VRRPCodec.decode(payload, source: me, destination: VRRPConstants.multicastV4, ttl: 255)
             #expect(adv.virtualRouterID == 51 && adv.addresses == [vip] && adv.intervalCentiseconds == 5)
         }
-        #expect(addresses.events.last == "remove")
+        #expect(addresses.events.last == "remove 192.0.2.100/32")
     }
 
     @Test func aHigherPriorityPeerKeepsItBackupAndBadPacketsAreCounted() async throws {
@@ -125,7 +179,7 @@ struct RuntimeTests {
         #expect(status?.state == .backup && status?.masterAddress == peer)
         let counters = await runtime.counters
         #expect(counters.dropped[.badChecksum, default: 0] > 0 && counters.dropped[.badTTL, default: 0] > 0)
-        #expect(!addresses.events.contains("add"))
+        #expect(!addresses.events.contains { $0.hasPrefix("add") })
         await runtime.stop()
         try await run.value
     }

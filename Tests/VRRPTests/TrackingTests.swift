@@ -64,13 +64,6 @@ struct TrackingTests {
         try checkScriptSecurity(path: script, runAsUID: 65534)
         #expect(throws: ScriptSecurityError.self) { try checkScriptSecurity(path: "relative.sh") }
     }
-
-    @Test func runnerReportsStatusAndKillsOnTimeout() async {
-        #expect(await ScriptRunner.run(["/bin/sh", "-c", "exit 3"], timeout: .seconds(5)) == 3)
-        #expect(await ScriptRunner.run(["/bin/true"], timeout: nil) == 0)
-        #expect(await ScriptRunner.run(["/bin/sleep", "30"], timeout: .milliseconds(200)) == nil, "timed out scripts count as failed")
-        #expect(await ScriptRunner.run(["/nonexistent/script"], timeout: nil) == nil)
-    }
 }
 
 @Suite("keepalived.conf to VRRP settings")
