@@ -1,8 +1,11 @@
 # Vigil's front door. `make setup` installs system dependencies; `make test` runs everything.
 SWIFT ?= swift
 SECONDS ?= 60
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR = $(DESTDIR)$(PREFIX)/sbin
 
-.PHONY: all setup build release test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload fuzz-config clean
+.PHONY: all setup build release install test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload fuzz-config clean
 
 all: build
 
@@ -14,6 +17,19 @@ build:
 
 release:
 	$(SWIFT) build -c release
+
+# Installs vigil and ipvsctl into $(DESTDIR)$(PREFIX)/sbin, and `ipvsadm` as a symlink to ipvsctl
+# (invoked under that name it takes ipvsadm's command line: Docs/ipvsctl.md). An existing
+# ipvsadm there is left alone unless IPVSADM_LINK=force.
+install: release
+	install -d $(SBINDIR)
+	install -m 0755 $$($(SWIFT) build -c release --show-bin-path)/vigil $(SBINDIR)/vigil
+	install -m 0755 $$($(SWIFT) build -c release --show-bin-path)/ipvsctl $(SBINDIR)/ipvsctl
+	@if [ -e $(SBINDIR)/ipvsadm ] && [ ! -L $(SBINDIR)/ipvsadm ] && [ "$(IPVSADM_LINK)" != force ]; then \
+	  echo "install: $(SBINDIR)/ipvsadm exists and is not a symlink: left alone (IPVSADM_LINK=force replaces it)"; \
+	else \
+	  ln -sfn ipvsctl $(SBINDIR)/ipvsadm; \
+	fi
 
 # Host tests (units, namespaces, reference-tool comparisons) run here, serially: several suites
 # block cooperative-pool threads while they wait for processes, which starves timer-driven tests

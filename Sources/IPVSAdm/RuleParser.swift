@@ -83,101 +83,35 @@ private struct LineParser {
         RuleSyntaxError(code: code, file: file, line: line, token: token, message: message)
     }
 
-    // MARK: Scanning (popt-compatible: -x VALUE, -xVALUE, --long VALUE, --long=VALUE, -gw 5)
+    // MARK: Scanning (popt's rules: see PoptScanner)
 
     mutating func scan(_ tokens: [String]) throws(RuleSyntaxError) {
-        var i = 0
-        while i < tokens.count {
-            let t = tokens[i]
-            i += 1
-            if t.hasPrefix("--"), t.utf8.count > 2 {
-                let body = t.dropFirst(2)
-                let name: String, inline: String?
-                if let eq = body.firstIndex(of: "=") {
-                    name = String(body[..<eq]); inline = String(body[body.index(after: eq)...])
-                } else {
-                    name = String(body); inline = nil
-                }
-                guard let opt = Opt.byLong[name] else {
-                    throw fail(.unknownOption, t, "unknown option '\(t)'")
-                }
-                let value = try takeValue(opt, inline: inline, tokens: tokens, index: &i, token: t)
-                try record(opt, value, token: t)
-            } else if t.hasPrefix("-"), t.utf8.count > 1 {
-                if try scanASCIIShortOptions(t, tokens: tokens, index: &i) { continue }
-                let chars = Array(t.dropFirst())
-                var j = 0
-                while j < chars.count {
-                    guard let opt = Opt.byShort[chars[j]] else {
-                        let what = chars.count > 1 ? "'-\(chars[j])' in '\(t)'" : "'\(t)'"
-                        throw fail(.unknownOption, t, "unknown option \(what)")
-                    }
-                    j += 1
-                    if opt.arity == .none {
-                        try record(opt, nil, token: t)
-                        continue
-                    }
-                    let rest = j < chars.count ? String(chars[j...]) : nil
-                    let value = try takeValue(opt, inline: rest, tokens: tokens, index: &i, token: t)
-                    try record(opt, value, token: t)
-                    break
-                }
-            } else {
-                positionals.append(t)
+        var scanner = PoptScanner(tokens)
+        while true {
+            let item: PoptScanner.Item?
+            do {
+                item = try scanner.next()
+            } catch {
+                throw scanFailure(error)
+            }
+            switch item {
+            case nil: return
+            case .positional(let word)?: positionals.append(word)
+            case .option(let opt, let value, let token)?: try record(opt, value, token: token)
             }
         }
     }
 
-    /// The fast path of short-option scanning for an all-ASCII token such as `-t` or `-gw5`;
-    /// returns false (having consumed nothing) when the token needs the general path.
-    mutating func scanASCIIShortOptions(_ t: String, tokens: [String], index i: inout Int) throws(RuleSyntaxError) -> Bool {
-        let u = t.utf8
-        guard u.allSatisfy({ $0 < 128 }) else { return false }
-        var opts: [(Opt, hasRest: Bool)] = []
-        var j = u.index(after: u.startIndex)
-        while j != u.endIndex {
-            guard let opt = Opt.byShortASCII[Int(u[j])] else { return false }
-            j = u.index(after: j)
-            if opt.arity == .none {
-                opts.append((opt, false))
-                continue
-            }
-            opts.append((opt, j != u.endIndex))
-            break
-        }
-        for (opt, hasRest) in opts {
-            if opt.arity == .none {
-                try record(opt, nil, token: t)
-                continue
-            }
-            let rest = hasRest ? String(t[String.Index(j, within: t)!...]) : nil
-            let value = try takeValue(opt, inline: rest, tokens: tokens, index: &i, token: t)
-            try record(opt, value, token: t)
-        }
-        return true
-    }
-
-    func takeValue(
-        _ opt: Opt, inline: String?, tokens: [String], index i: inout Int, token: String
-    ) throws(RuleSyntaxError) -> String? {
-        switch opt.arity {
-        case .none:
-            if inline != nil { throw fail(.unexpectedArgument, token, "option --\(opt.rawValue) takes no value") }
-            return nil
-        case .required:
-            if let inline { return inline }
-            guard i < tokens.count else {
-                throw fail(.missingValue, token, "option \(token) needs a value: expected \(expectation(opt))")
-            }
-            i += 1
-            return tokens[i - 1]
-        case .optional:
-            if let inline { return inline }
-            if i < tokens.count, !tokens[i].hasPrefix("-") {
-                i += 1
-                return tokens[i - 1]
-            }
-            return nil
+    func scanFailure(_ f: PoptScanner.Failure) -> RuleSyntaxError {
+        let t = f.token
+        switch f.kind {
+        case .unknownOption(let c):
+            let what = c.map { t.count > 2 ? "'-\($0)' in '\(t)'" : "'\(t)'" } ?? "'\(t)'"
+            return fail(.unknownOption, t, "unknown option \(what)")
+        case .missingArgument(let opt):
+            return fail(.missingValue, t, "option \(t) needs a value: expected \(expectation(opt))")
+        case .unwantedArgument(let opt):
+            return fail(.unexpectedArgument, t, "option --\(opt.rawValue) takes no value")
         }
     }
 

@@ -182,12 +182,9 @@ public enum RuleSyntax {
         /// How the option is usually written, for messages: `-s`, `--pe`.
         var spelling: String { short.map { "-\($0)" } ?? "--\(rawValue)" }
 
+        /// Short names; `-l` is ipvsadm's second spelling of `-L`.
         static let byShort: [Character: Opt] = Dictionary(
-            uniqueKeysWithValues: allCases.compactMap { o in o.short.map { ($0, o) } })
-        /// `byShort` indexed by ASCII code, for the common all-ASCII option token.
-        static let byShortASCII: [Opt?] = (0..<128).map { code in
-            byShort[Character(Unicode.Scalar(UInt8(code)))]
-        }
+            uniqueKeysWithValues: allCases.compactMap { o in o.short.map { ($0, o) } } + [("l", .list)])
         static let byLong: [String: Opt] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
     }
 }

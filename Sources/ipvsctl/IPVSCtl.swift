@@ -8,12 +8,14 @@ import IPVS
 import IPVSAdm
 import VigilSupport
 
-@main
 struct IPVSCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ipvsctl",
         abstract: "Inspect and edit the kernel's IPVS tables (ipvsadm-compatible).",
-        discussion: "Listings and rule files match ipvsadm 1.31 byte for byte. See Docs/ipvsctl.md.",
+        discussion: """
+            Listings and rule files match ipvsadm 1.31 byte for byte. Invoked as `ipvsadm` (a symlink) \
+            or as `ipvsctl adm ARGS...`, it takes ipvsadm's own command line. See Docs/ipvsctl.md.
+            """,
         subcommands: [
             List.self, Save.self, Restore.self,
             ServiceCommand.Add.self, ServiceCommand.Edit.self, ServiceCommand.Delete.self,

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import IPVS
 import IPVSAdm
 import VigilSupport
@@ -26,7 +29,7 @@ actor FakeIPVS: IPVSControlling {
 
     func entry(for key: ServiceKey) async throws -> ServiceEntry {
         guard let e = entries.first(where: { $0.service.key == key }) else {
-            throw IPVSError(code: .notFound, message: "no such service", context: key.description)
+            throw IPVSError(code: .notFound, message: "no such service", context: key.description, errno: ESRCH)
         }
         return e
     }
@@ -45,7 +48,7 @@ actor FakeIPVS: IPVSControlling {
 
     private func index(_ key: ServiceKey) throws -> Int {
         guard let i = entries.firstIndex(where: { $0.service.key == key }) else {
-            throw IPVSError(code: .notFound, message: "no such service", context: key.description)
+            throw IPVSError(code: .notFound, message: "no such service", context: key.description, errno: ESRCH)
         }
         return i
     }
@@ -58,7 +61,7 @@ actor FakeIPVS: IPVSControlling {
         switch op {
         case .addService(let s):
             if entries.contains(where: { $0.service.key == s.key }) {
-                throw IPVSError(code: .alreadyExists, message: "service already exists", context: context)
+                throw IPVSError(code: .alreadyExists, message: "service already exists", context: context, errno: EEXIST)
             }
             entries.append(ServiceEntry(service: s))
         case .editService(let s):
@@ -68,7 +71,7 @@ actor FakeIPVS: IPVSControlling {
         case .addDestination(let k, let d):
             let i = try index(k)
             if entries[i].destinations.contains(where: { $0.key == d.key }) {
-                throw IPVSError(code: .alreadyExists, message: "destination already exists", context: context)
+                throw IPVSError(code: .alreadyExists, message: "destination already exists", context: context, errno: EEXIST)
             }
             var d = d
             d.activeConnections = 0; d.inactiveConnections = 0; d.persistentConnections = 0
@@ -76,13 +79,13 @@ actor FakeIPVS: IPVSControlling {
         case .editDestination(let k, let d):
             let i = try index(k)
             guard let j = entries[i].destinations.firstIndex(where: { $0.key == d.key }) else {
-                throw IPVSError(code: .notFound, message: "no such destination", context: context)
+                throw IPVSError(code: .notFound, message: "no such destination", context: context, errno: ENOENT)
             }
             entries[i].destinations[j] = d
         case .deleteDestination(let k, let d):
             let i = try index(k)
             guard let j = entries[i].destinations.firstIndex(where: { $0.key == d }) else {
-                throw IPVSError(code: .notFound, message: "no such destination", context: context)
+                throw IPVSError(code: .notFound, message: "no such destination", context: context, errno: ENOENT)
             }
             entries[i].destinations.remove(at: j)
         case .flush:
