@@ -189,6 +189,12 @@ func runExchange<C: Conversation>(
     case .success(let t): target = t
     case .failure(let f): return .failure(f.message)
     }
+    // Looked up per check, as SO_BINDTODEVICE names it per socket: the interface may come later.
+    var interfaceIndex: UInt32 = 0
+    if let interface = settings.interface {
+        interfaceIndex = if_nametoindex(interface)
+        guard interfaceIndex != 0 else { return .failure("bind_if \(interface): no such interface") }
+    }
     let loop = group.next()
     let completion = ExchangeCompletion(loop: loop)
     let timeoutNanos = max(1, settings.timeout.nanoseconds)
@@ -199,12 +205,9 @@ func runExchange<C: Conversation>(
         bootstrap = bootstrap.channelOption(
             ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: ProbeSocketConstant.mark)), value: Int(Int32(bitPattern: mark)))
     }
-    if let interface = settings.interface {
-        // Looked up per check, as SO_BINDTODEVICE names it per socket: the interface may come later.
-        let index = if_nametoindex(interface)
-        guard index != 0 else { return .failure("bind_if \(interface): no such interface") }
+    if interfaceIndex != 0 {
         bootstrap = bootstrap.channelOption(
-            ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: ProbeSocketConstant.bindToInterfaceIndex)), value: Int(index))
+            ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: ProbeSocketConstant.bindToInterfaceIndex)), value: Int(interfaceIndex))
     }
     bootstrap = bootstrap
         .channelInitializer { channel in

@@ -1,5 +1,6 @@
 @testable import HealthCheck
 import Foundation
+import NIOPosix
 import Testing
 import VigilSupport
 
@@ -138,6 +139,10 @@ struct PingCheckTests {
             await DNSChecker(settings: DNSCheckSettings(connection: c), reactor: testReactor).check(),
         ]
         for r in results { #expect(failure(r)?.contains("SO_BINDTODEVICE") == true, "\(r)") }
+        // SSL_GET's sockets come from SwiftNIO, bound by interface index.
+        let ssl = try HTTPChecker(settings: HTTPCheckSettings(connection: c, urls: [URLCheck(path: "/")], tls: TLSSettings()),
+                                  reactor: testReactor, group: MultiThreadedEventLoopGroup.singleton)
+        #expect(failure(await ssl.check())?.contains("bind_if vigil-nosuch0: no such interface") == true)
         c.interface = "lo"
         #expect(await PingChecker(settings: c, reactor: testReactor).check() == .success(weight: nil))
     }
