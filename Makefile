@@ -4,8 +4,11 @@ SECONDS ?= 60
 PREFIX ?= /usr/local
 DESTDIR ?=
 SBINDIR = $(DESTDIR)$(PREFIX)/sbin
+# Seconds each decoder fuzzer runs inside `make test` (fuzz-decoders).
+FUZZ_SHORT ?= 3
 
-.PHONY: all setup build release install test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload fuzz-config clean
+.PHONY: all setup build release install test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload \
+	fuzz-config fuzz-icmp fuzz-dns fuzz-udp fuzz-decoders clean
 
 all: build
 
@@ -38,14 +41,17 @@ install: release
 # kernel table. In the VM the test binary runs directly: `swift test` would spend many minutes
 # loading manifests under software emulation. Each half prints its summary.
 KERNEL_TESTS = .build/debug/VigilPackageTests.xctest --testing-library swift-testing --filter KernelTests --no-parallel
+# Both also give each response decoder's fuzzer a few seconds (fuzz-decoders).
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	bash Scripts/fuzz/decoders.sh all $(FUZZ_SHORT)
 	Scripts/vm/run.sh '$(KERNEL_TESTS)'
 
 test-host:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	bash Scripts/fuzz/decoders.sh all $(FUZZ_SHORT)
 
 test-vm:
 	$(SWIFT) build --build-tests
@@ -69,6 +75,13 @@ bench-failover:
 
 fuzz-config:
 	bash Scripts/fuzz/config.sh $(SECONDS)
+
+# The checkers' response decoders (PING_CHECK, DNS_CHECK, UDP_CHECK): `make fuzz-dns SECONDS=600`.
+fuzz-icmp fuzz-dns fuzz-udp:
+	bash Scripts/fuzz/decoders.sh $(@:fuzz-%=%) $(SECONDS)
+
+fuzz-decoders:
+	bash Scripts/fuzz/decoders.sh all $(FUZZ_SHORT)
 
 clean:
 	rm -rf .build

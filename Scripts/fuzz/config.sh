@@ -30,15 +30,5 @@ fi
 # Seed the corpus with every fixture (valid, invalid, included fragments, templates).
 find Fixtures/config -type f \( -name '*.conf' -o -name '*.inc' -o -name '*.j2' \) -exec cp {} "$OUT/corpus/" \;
 
-echo "fuzz-config: running for ${SECS}s"
-set +e
-"$OUT/config-fuzzer" "$OUT/corpus" -dict="$ROOT/Scripts/fuzz/keepalived.dict" -max_total_time="$SECS" \
-    -timeout=10 -rss_limit_mb=4096 -max_len=16384 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/" 2>&1 \
-    | tee "$OUT/last-run.log" | grep -E "^#[0-9]+ +(INITED|DONE)|ERROR|SUMMARY|stat::|Done " 
-status=${PIPESTATUS[0]}
-set -e
-if [ "$status" -ne 0 ]; then
-    echo "fuzz-config: FAILED (status $status); see $OUT/last-run.log and $OUT/artifacts/" >&2
-    exit "$status"
-fi
-echo "fuzz-config: no crash, hang or leak in ${SECS}s; corpus: $(ls "$OUT/corpus" | wc -l) inputs"
+source "$ROOT/Scripts/fuzz/run-fuzzer.sh"
+fuzz_run fuzz-config "$OUT/config-fuzzer" "$OUT" "$SECS" -dict="$ROOT/Scripts/fuzz/keepalived.dict" -rss_limit_mb=4096 -max_len=16384

@@ -62,6 +62,9 @@ public func makeChecker(_ spec: CheckSpec, reactor: ProbeReactor, group: any Eve
     case .http(let h): try HTTPChecker(settings: h, reactor: reactor, group: group)
     case .smtp(let s): SMTPChecker(settings: s, reactor: reactor)
     case .misc(let m): MiscChecker(settings: m)
+    case .udp(let u): UDPChecker(settings: u, reactor: reactor)
+    case .dns(let d): DNSChecker(settings: d, reactor: reactor)
+    case .ping(let p): PingChecker(settings: p, reactor: reactor)
     }
 }
 
@@ -350,12 +353,11 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     }
 }
 
-/// `192.0.2.1:80` for network checks, the program for MISC_CHECK.
+/// `192.0.2.1:80` for network checks (the address alone for PING_CHECK), the program for MISC_CHECK.
 public func describeTarget(_ spec: CheckSpec) -> String {
     switch spec.kind {
-    case .tcp(let c): c.target.description
-    case .http(let h): h.connection.target.description
-    case .smtp(let s): s.connection.target.description
     case .misc(let m): m.arguments.joined(separator: " ")
+    case .ping(let c): c.address.description
+    default: spec.kind.connection?.target.description ?? ""
     }
 }

@@ -1,7 +1,7 @@
 import VigilSupport
 
 /// Where and how a network checker connects: keepalived's `connect_ip`, `connect_port`,
-/// `bindto`, `bind_port` and `connect_timeout`.
+/// `bindto`, `bind_port`, `bind_if`, `fwmark` and `connect_timeout`.
 public struct ConnectionSettings: Sendable, Hashable, Codable {
     /// Address probed; the real server's address when the config has no `connect_ip`.
     public var address: IPAddress
@@ -13,14 +13,20 @@ public struct ConnectionSettings: Sendable, Hashable, Codable {
     public var bindPort: UInt16
     /// Bound on the whole exchange (connect, send, read), not only on connect: `connect_timeout`.
     public var timeout: Duration
+    /// Interface the socket is bound to (`bind_if`, `SO_BINDTODEVICE`), if any.
+    public var interface: String?
+    /// Firewall mark put on the socket's packets (`fwmark`, `SO_MARK`), if any.
+    public var firewallMark: UInt32?
 
     public init(address: IPAddress, port: UInt16, bindAddress: IPAddress? = nil, bindPort: UInt16 = 0,
-                timeout: Duration = .seconds(5)) {
+                timeout: Duration = .seconds(5), interface: String? = nil, firewallMark: UInt32? = nil) {
         self.address = address
         self.port = port
         self.bindAddress = bindAddress
         self.bindPort = bindPort
         self.timeout = timeout
+        self.interface = interface
+        self.firewallMark = firewallMark
     }
 
     public var target: SocketAddress { SocketAddress(address, port) }
@@ -145,20 +151,88 @@ public struct MiscCheckSettings: Sendable, Hashable, Codable {
     }
 }
 
+/// UDP_CHECK settings.
+public struct UDPCheckSettings: Sendable, Hashable, Codable {
+    /// Where the datagram goes; `timeout` is how long a reply (or a port unreachable) is awaited.
+    public var connection: ConnectionSettings
+    /// The datagram sent (`payload`); keepalived's 32-byte filler when the config has none.
+    public var payload: [UInt8]
+    /// `require_reply`: a reply must arrive within the timeout.
+    public var requireReply: Bool
+    /// The reply's expected octets (`require_reply HEX`), if any.
+    public var reply: [UInt8]?
+    /// Per reply octet, the wildcard bits (`x` nibbles).
+    public var replyWildcard: [UInt8]
+    /// `min_reply_length` / `max_reply_length`, applied with a reply pattern as keepalived does.
+    public var minimumReplyLength: Int
+    public var maximumReplyLength: Int
+
+    /// keepalived's payload when none is configured: "keepalived check - " repeated over
+    /// UDP_BUFSIZE (32) bytes. Vigil sends its own words, same length.
+    public static let defaultPayload: [UInt8] = Array(String(repeating: "vigil check - ", count: 3).utf8.prefix(32))
+
+    public init(connection: ConnectionSettings, payload: [UInt8]? = nil, requireReply: Bool = false, reply: [UInt8]? = nil,
+                replyWildcard: [UInt8]? = nil, minimumReplyLength: Int = 0, maximumReplyLength: Int = 255) {
+        self.connection = connection
+        self.payload = payload ?? Self.defaultPayload
+        self.requireReply = requireReply
+        self.reply = reply
+        self.replyWildcard = replyWildcard ?? [UInt8](repeating: 0, count: reply?.count ?? 0)
+        self.minimumReplyLength = minimumReplyLength
+        self.maximumReplyLength = maximumReplyLength
+    }
+}
+
+/// DNS_CHECK settings.
+public struct DNSCheckSettings: Sendable, Hashable, Codable {
+    /// The server (port 53 unless configured); `timeout` bounds each query.
+    public var connection: ConnectionSettings
+    /// Query type (`type`): A, NS, CNAME, SOA, MX, TXT or AAAA.
+    public var type: String
+    /// Query name (`name`); `.` is the root.
+    public var name: String
+
+    public init(connection: ConnectionSettings, type: String = "SOA", name: String = ".") {
+        self.connection = connection
+        self.type = type
+        self.name = name
+    }
+}
+
 /// Which probe a checker runs.
 public enum CheckKind: Sendable, Hashable, Codable {
     case tcp(ConnectionSettings)
     case http(HTTPCheckSettings)
     case smtp(SMTPCheckSettings)
     case misc(MiscCheckSettings)
+    case udp(UDPCheckSettings)
+    case dns(DNSCheckSettings)
+    /// PING_CHECK: the connection's port is unused.
+    case ping(ConnectionSettings)
 
-    /// keepalived's block name: TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, MISC_CHECK.
+    /// keepalived's block name: TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, MISC_CHECK, UDP_CHECK,
+    /// DNS_CHECK, PING_CHECK.
     public var name: String {
         switch self {
         case .tcp: "TCP_CHECK"
         case .http(let h): h.tls == nil ? "HTTP_GET" : "SSL_GET"
         case .smtp: "SMTP_CHECK"
         case .misc: "MISC_CHECK"
+        case .udp: "UDP_CHECK"
+        case .dns: "DNS_CHECK"
+        case .ping: "PING_CHECK"
+        }
+    }
+
+    /// Where a network check goes; nil for MISC_CHECK.
+    public var connection: ConnectionSettings? {
+        switch self {
+        case .tcp(let c), .ping(let c): c
+        case .http(let h): h.connection
+        case .smtp(let s): s.connection
+        case .udp(let u): u.connection
+        case .dns(let d): d.connection
+        case .misc: nil
         }
     }
 }

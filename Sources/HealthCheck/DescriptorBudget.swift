@@ -18,7 +18,8 @@ public struct DescriptorBudget: Sendable, Hashable {
     /// as a process): a socket, or a process's pipe and its child end.
     static let perOffReactorProbe = 2
 
-    /// Distinct probes whose connections a reactor runs (TCP_CHECK, HTTP_GET, SMTP_CHECK).
+    /// Distinct probes whose sockets a reactor runs (TCP_CHECK, HTTP_GET, SMTP_CHECK, UDP_CHECK,
+    /// DNS_CHECK, PING_CHECK).
     public let reactorProbes: Int
     /// Distinct probes run elsewhere (SSL_GET, MISC_CHECK).
     public let otherProbes: Int
@@ -29,7 +30,7 @@ public struct DescriptorBudget: Sendable, Hashable {
         var onReactor = 0, other = 0
         for spec in Set(specs) {
             switch spec.kind {
-            case .tcp, .smtp: onReactor += 1
+            case .tcp, .smtp, .udp, .dns, .ping: onReactor += 1
             case .http(let h) where h.tls == nil: onReactor += 1
             case .http, .misc: other += 1
             }

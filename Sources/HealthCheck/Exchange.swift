@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -26,6 +29,16 @@ protocol Conversation {
     mutating func closed(_ buffer: inout ByteBuffer) -> CheckResult
     /// Bound on buffered, unconsumed input.
     var maxBuffered: Int { get }
+    /// The result when the exchange's time runs out with the conversation under way; nil for the
+    /// reactor's failure. UDP_CHECK without `require_reply` passes on silence.
+    mutating func timedOut() -> CheckResult?
+    /// Called on an ICMP probe's socket once connected, before ``opening()``.
+    mutating func icmpSocketOpened(_ kind: ICMPSocketKind)
+}
+
+extension Conversation {
+    mutating func timedOut() -> CheckResult? { nil }
+    mutating func icmpSocketOpened(_ kind: ICMPSocketKind) {}
 }
 
 /// Completes a probe exactly once, from whichever of reply, close, error or deadline comes first.
@@ -176,12 +189,27 @@ func runExchange<C: Conversation>(
     case .success(let t): target = t
     case .failure(let f): return .failure(f.message)
     }
+    // Looked up per check, as SO_BINDTODEVICE names it per socket: the interface may come later.
+    var interfaceIndex: UInt32 = 0
+    if let interface = settings.interface {
+        interfaceIndex = if_nametoindex(interface)
+        guard interfaceIndex != 0 else { return .failure("bind_if \(interface): no such interface") }
+    }
     let loop = group.next()
     let completion = ExchangeCompletion(loop: loop)
     let timeoutNanos = max(1, settings.timeout.nanoseconds)
     var bootstrap = ClientBootstrap(group: loop)
         .connectTimeout(.nanoseconds(timeoutNanos))
         .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+    if let mark = settings.firewallMark {
+        bootstrap = bootstrap.channelOption(
+            ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: ProbeSocketConstant.mark)), value: Int(Int32(bitPattern: mark)))
+    }
+    if interfaceIndex != 0 {
+        bootstrap = bootstrap.channelOption(
+            ChannelOptions.socketOption(NIOBSDSocket.Option(rawValue: ProbeSocketConstant.bindToInterfaceIndex)), value: Int(interfaceIndex))
+    }
+    bootstrap = bootstrap
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 if let tls {

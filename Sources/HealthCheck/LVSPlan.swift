@@ -123,7 +123,7 @@ public struct LVSPlan: Sendable, Hashable {
 
     static func connection(_ c: CheckerConnection, _ t: CheckerTiming) -> ConnectionSettings {
         ConnectionSettings(address: c.connectIP, port: c.connectPort, bindAddress: c.bindTo, bindPort: c.bindPort ?? 0,
-                           timeout: .seconds(t.connectTimeout))
+                           timeout: .seconds(t.connectTimeout), interface: c.bindInterface, firewallMark: c.firewallMark)
     }
 
     static func checks(for checker: Checker, realServer rs: RealServer, virtualServer vs: VirtualServer,
@@ -151,7 +151,22 @@ public struct LVSPlan: Sendable, Hashable {
             let settings = MiscCheckSettings(arguments: splitScriptCommand(m.path), timeout: .seconds(m.timeout), dynamic: m.dynamic,
                                              user: m.user ?? global.scriptUser, group: m.user == nil ? global.scriptGroup : m.group)
             return [CheckSpec(kind: .misc(settings), timing: timing(m.timing))]
-        case .dns, .udp, .ping, .file:
+        case .udp(let u):
+            // The resolver has checked the hex text; a pattern it refused never reaches here.
+            let payload = u.payload.flatMap { try? HexPattern.parse($0, allowWildcards: false).get() }
+            let reply = u.replyData.flatMap { try? HexPattern.parse($0, allowWildcards: true).get() }
+            let settings = UDPCheckSettings(
+                connection: connection(u.connection, u.timing), payload: payload?.bytes, requireReply: u.requireReply,
+                reply: reply?.bytes, replyWildcard: reply?.wildcard,
+                minimumReplyLength: u.minimumReplyLength ?? UDPCheck.defaultMinimumReplyLength,
+                maximumReplyLength: u.maximumReplyLength ?? UDPCheck.defaultMaximumReplyLength)
+            return [CheckSpec(kind: .udp(settings), timing: timing(u.timing))]
+        case .dns(let d):
+            return [CheckSpec(kind: .dns(DNSCheckSettings(connection: connection(d.connection, d.timing), type: d.type, name: d.name)),
+                              timing: timing(d.timing))]
+        case .ping(let p):
+            return [CheckSpec(kind: .ping(connection(p.connection, p.timing)), timing: timing(p.timing))]
+        case .file:
             return []
         }
     }

@@ -334,7 +334,9 @@ public final class ProbeReactor: @unchecked Sendable {
                 waiting.prepend(PendingExchange(addresses: addresses, conversation: conversation, owner: owner))
                 return
             }
-            owner.exchangeFinished(.failure("connect to \(addresses.label): \(error.errno)"))
+            // A socket that could not be set up says which call and option failed (bind_if, fwmark, bindto).
+            owner.exchangeFinished(.failure(error.call == "connect" ? "connect to \(addresses.label): \(error.errno)"
+                                                                     : "probe \(addresses.label): \(error)"))
             return
         }
         inFlight += 1
@@ -354,10 +356,11 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     /// Starts `exchange`'s connection to `addresses` over the slot's socket, opening and
-    /// registering one first when the slot has none of the right family (or the probe binds a
-    /// source, which takes a fresh socket each time). Returns whether it is already up.
+    /// registering one first when the slot has none of the right family (or the probe owns its
+    /// socket, ``ProbeAddresses/ownsSocket``, which takes a fresh one each time). Returns whether
+    /// it is already up (always, for datagram and ICMP sockets).
     private func connectSlot(_ exchange: ActiveExchange, slot: Int, to addresses: ProbeAddresses) throws(SystemCallError) -> Bool {
-        if exchange.fd == -1 || exchange.family != addresses.target.family || addresses.local != nil {
+        if exchange.fd == -1 || exchange.family != addresses.target.family || addresses.ownsSocket {
             if exchange.fd != -1 {
                 close(exchange.fd)
                 exchange.fd = -1
@@ -407,6 +410,10 @@ public final class ProbeReactor: @unchecked Sendable {
             ready(token: token, events: events)
         }
         guard let current = lookup(token) else { return }
+        if current.connected, let result = current.conversation.timedOut() {
+            finish(current, result)
+            return
+        }
         finish(current, .failure(current.connected
             ? "no complete answer within \(current.addresses.timeout)"
             : "connect to \(current.addresses.label): connect timed out"))
@@ -441,6 +448,9 @@ public final class ProbeReactor: @unchecked Sendable {
 
     private func becameConnected(_ exchange: ActiveExchange) {
         exchange.connected = true
+        if exchange.addresses.transport == .icmp {
+            exchange.conversation.icmpSocketOpened(ProbeSocket.icmpKind(exchange.fd))
+        }
         switch exchange.conversation.opening() {
         case .some(let bytes) where bytes.isEmpty:
             finish(exchange, .success(weight: nil))
@@ -482,7 +492,11 @@ public final class ProbeReactor: @unchecked Sendable {
     private func readAvailable(_ exchange: ActiveExchange) {
         // A finished exchange's object may already carry the next one: compare tokens, not objects.
         let token = exchange.token
+        // A datagram socket's reads are whole messages: each is judged alone, and 0 bytes is an
+        // empty datagram, not the end of a stream.
+        let datagrams = exchange.addresses.transport != .stream
         while true {
+            if datagrams { exchange.buffer.clear() }
             let n: Int?
             do throws(SystemCallError) {
                 n = try ProbeSocket.receive(exchange.fd, into: readBuffer)
@@ -491,7 +505,7 @@ public final class ProbeReactor: @unchecked Sendable {
                 return
             }
             guard let n else { return }
-            if n == 0 {
+            if n == 0, !datagrams {
                 exchange.peerClosed = true
                 finish(exchange, exchange.conversation.closed(&exchange.buffer))
                 return
@@ -521,9 +535,9 @@ public final class ProbeReactor: @unchecked Sendable {
         guard exchange.token != 0 else { return }
         freeSlots.append(Int(exchange.token & 0xFFFF_FFFF))
         inFlight -= 1
-        if exchange.addresses.local != nil {
-            // A bound source port is the probe's own: free it now.
-            if exchange.peerClosed { close(exchange.fd) } else { ProbeSocket.abort(exchange.fd) }
+        if exchange.addresses.ownsSocket {
+            // The socket (and any bound source port) is the probe's own: free it now.
+            if exchange.peerClosed || exchange.addresses.transport != .stream { close(exchange.fd) } else { ProbeSocket.abort(exchange.fd) }
             exchange.fd = -1
         } else if !ProbeSocket.disconnect(exchange.fd) {
             close(exchange.fd)

@@ -47,52 +47,147 @@ struct RawSocketAddress: Sendable {
     }
 }
 
+/// The kind of socket a probe speaks over.
+enum ProbeTransport: Sendable, Hashable {
+    /// TCP (TCP_CHECK, HTTP_GET, SMTP_CHECK).
+    case stream
+    /// UDP (UDP_CHECK, DNS_CHECK): one datagram at a time.
+    case datagram
+    /// ICMP or ICMPv6 echo (PING_CHECK); see ``ProbeSocket/open(_:)`` for the socket chosen.
+    case icmp
+}
+
 /// Where a probe connects: target and optional source, resolved once when the checker is built.
 /// A class: every check refers to it without copying two socket addresses.
 final class ProbeAddresses: Sendable {
     let target: RawSocketAddress
     let local: RawSocketAddress?
+    let transport: ProbeTransport
+    /// `bind_if`: the socket is bound to this interface (`SO_BINDTODEVICE`).
+    let interface: String?
+    /// `fwmark`: the socket's packets carry this mark (`SO_MARK`).
+    let mark: UInt32?
     /// `192.0.2.1:80`, for messages.
     let label: String
     let timeout: Duration
     /// `timeout` in nanoseconds, at least 1.
     let timeoutNanoseconds: UInt64
+    /// The socket serves this probe alone: opened for each check and closed after it rather
+    /// than kept by the reactor's slot for the next probe (a bound source, an interface, a mark,
+    /// or a datagram socket, whose late replies must not reach another check).
+    let ownsSocket: Bool
 
-    init(_ settings: ConnectionSettings) {
-        target = RawSocketAddress(settings.address, port: settings.port)
+    init(_ settings: ConnectionSettings, transport: ProbeTransport = .stream) {
+        target = RawSocketAddress(settings.address, port: transport == .icmp ? 0 : settings.port)
         if settings.bindAddress != nil || settings.bindPort != 0 {
             let host = settings.bindAddress ?? (settings.address.family == .inet ? IPAddress.v4(0) : IPAddress.v6(0, 0))
-            local = RawSocketAddress(host, port: settings.bindPort)
+            local = RawSocketAddress(host, port: transport == .icmp ? 0 : settings.bindPort)
         } else {
             local = nil
         }
-        label = settings.target.description
+        self.transport = transport
+        interface = settings.interface
+        mark = settings.firewallMark
+        label = transport == .icmp ? settings.address.description : settings.target.description
         timeout = settings.timeout
         timeoutNanoseconds = UInt64(max(1, settings.timeout.nanoseconds))
+        ownsSocket = local != nil || transport != .stream || interface != nil || mark != nil
     }
 }
 
-/// Non-blocking TCP socket calls of the probe reactor, through the ``systemCall`` funnel.
+/// How an ICMP probe's socket delivers echo replies.
+enum ICMPSocketKind: Sendable, Hashable {
+    /// `SOCK_RAW`: every ICMP message from the connected peer, IPv4 ones with their IP header;
+    /// the probe's own identifier is sent and must be matched.
+    case raw
+    /// `SOCK_DGRAM` / `IPPROTO_ICMP` (a "ping socket"): the kernel replaces the identifier with
+    /// this one and delivers only replies carrying it.
+    case datagram(identifier: UInt16)
+}
+
+/// Socket options and protocol numbers the probe sockets use.
+enum ProbeSocketConstant {
+    /// `SO_MARK` (socket(7)): the mark put on the socket's packets; needs CAP_NET_ADMIN.
+    static let mark: Int32 = 36
+    /// `SO_BINDTODEVICE` (socket(7)).
+    static let bindToDevice: Int32 = 25
+    /// `SO_BINDTOIFINDEX` (socket(7), Linux 5.0): `SO_BINDTODEVICE` by interface index, for
+    /// sockets SwiftNIO opens (its options take integers only).
+    static let bindToInterfaceIndex: Int32 = 62
+    /// `IPPROTO_ICMP` (RFC 792).
+    static let protocolICMP: Int32 = 1
+    /// `IPPROTO_ICMPV6` (RFC 4443).
+    static let protocolICMPv6: Int32 = 58
+}
+
+/// Non-blocking socket calls of the probe reactor, through the ``systemCall`` funnel.
 enum ProbeSocket {
-    /// Opens a non-blocking, close-on-exec TCP socket for `addresses`' family, bound to its
-    /// source when it has one.
+    /// Opens a non-blocking, close-on-exec socket of `addresses`' transport and family, with its
+    /// interface, mark and source applied.
+    ///
+    /// ICMP probes use a raw socket (Vigil runs with CAP_NET_RAW, as it must for VRRP), which
+    /// needs no change to `net.ipv4.ping_group_range`; keepalived instead widens that sysctl and
+    /// uses a datagram ICMP socket. Without the capability a datagram ICMP socket is tried.
     static func open(_ addresses: ProbeAddresses) throws(SystemCallError) -> Int32 {
-        let fd = try systemCall("socket") {
-            socket(addresses.target.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        }
-        if let local = addresses.local {
+        let flags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let family = addresses.target.family
+        let fd: Int32
+        switch addresses.transport {
+        case .stream:
+            fd = try systemCall("socket") { socket(family, Int32(SOCK_STREAM.rawValue) | flags, 0) }
+        case .datagram:
+            fd = try systemCall("socket") { socket(family, Int32(SOCK_DGRAM.rawValue) | flags, Int32(IPPROTO_UDP)) }
+        case .icmp:
+            let proto = family == AF_INET ? ProbeSocketConstant.protocolICMP : ProbeSocketConstant.protocolICMPv6
             do throws(SystemCallError) {
+                fd = try systemCall("socket", context: "raw ICMP") { socket(family, Int32(SOCK_RAW.rawValue) | flags, proto) }
+            } catch where error.errno == .notPermitted || error.errno == .accessDenied {
+                fd = try systemCall("socket", context: "datagram ICMP (no CAP_NET_RAW; see net.ipv4.ping_group_range)") {
+                    socket(family, Int32(SOCK_DGRAM.rawValue) | flags, proto)
+                }
+            }
+        }
+        do throws(SystemCallError) {
+            if var mark = addresses.mark {
+                try systemCall("setsockopt", context: "SO_MARK \(mark)") {
+                    setsockopt(fd, SOL_SOCKET, ProbeSocketConstant.mark, &mark, socklen_t(MemoryLayout<UInt32>.size))
+                }
+            }
+            if let interface = addresses.interface {
+                var name = Array(interface.utf8) + [0]
+                try systemCall("setsockopt", context: "SO_BINDTODEVICE \(interface)") {
+                    setsockopt(fd, SOL_SOCKET, ProbeSocketConstant.bindToDevice, &name, socklen_t(name.count))
+                }
+            }
+            if let local = addresses.local {
                 var one: Int32 = 1
                 try systemCall("setsockopt(SO_REUSEADDR)") {
                     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
                 }
                 try systemCall("bind") { local.withSockaddr { Glibc.bind(fd, $0, $1) } }
-            } catch {
-                close(fd)
-                throw error
             }
+        } catch {
+            close(fd)
+            throw error
         }
         return fd
+    }
+
+    /// Whether a connected ICMP socket is raw or a datagram one, and then the identifier the
+    /// kernel gave it (its "port", getsockname(2)).
+    static func icmpKind(_ fd: Int32) -> ICMPSocketKind {
+        var type: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0, type == Int32(SOCK_DGRAM.rawValue) else { return .raw }
+        var storage = sockaddr_storage()
+        var slen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &slen) == 0 }
+        }
+        guard ok else { return .datagram(identifier: 0) }
+        // sin_port and sin6_port sit at the same offset, in network order.
+        let port = withUnsafeBytes(of: storage) { UInt16($0[2]) << 8 | UInt16($0[3]) }
+        return .datagram(identifier: port)
     }
 
     /// Starts connecting `fd` to `addresses.target`; returns whether the connection is already up

@@ -791,7 +791,7 @@ public struct MiscCheck: Sendable, Codable, Hashable {
     }
 }
 
-/// `DNS_CHECK { ... }` (parsed into the model; Vigil may not run it yet).
+/// `DNS_CHECK { ... }`.
 public struct DNSCheck: Sendable, Codable, Hashable {
     public var timing: CheckerTiming
     public var connection: CheckerConnection
@@ -814,18 +814,24 @@ public struct DNSCheck: Sendable, Codable, Hashable {
     }
 }
 
-/// `UDP_CHECK { ... }` (parsed into the model).
+/// `UDP_CHECK { ... }`.
 public struct UDPCheck: Sendable, Codable, Hashable {
     public var timing: CheckerTiming
     public var connection: CheckerConnection
-    /// `payload` as hex text, if given.
+    /// `payload` as hex text (valid ``HexPattern`` text without wildcards), if given.
     public var payload: String?
     /// `require_reply [HEX]`.
     public var requireReply: Bool
+    /// The reply pattern of `require_reply`, as hex text (``HexPattern`` with wildcards), if given.
     public var replyData: String?
-    /// `min_length` / `max_length` of the reply.
+    /// `min_reply_length` / `max_reply_length`; nil means keepalived's defaults.
     public var minimumReplyLength: Int?
     public var maximumReplyLength: Int?
+
+    /// keepalived's `min_reply_length` when none is given.
+    public static let defaultMinimumReplyLength = 0
+    /// keepalived's `max_reply_length` when none is given (UINT8_MAX in check_udp.c).
+    public static let defaultMaximumReplyLength = 255
 
     public init(timing: CheckerTiming, connection: CheckerConnection, payload: String? = nil, requireReply: Bool = false,
                 replyData: String? = nil, minimumReplyLength: Int? = nil, maximumReplyLength: Int? = nil) {
@@ -839,7 +845,7 @@ public struct UDPCheck: Sendable, Codable, Hashable {
     }
 }
 
-/// `PING_CHECK { ... }` (parsed into the model).
+/// `PING_CHECK { ... }`.
 public struct PingCheck: Sendable, Codable, Hashable {
     public var timing: CheckerTiming
     public var connection: CheckerConnection

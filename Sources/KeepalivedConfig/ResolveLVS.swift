@@ -509,12 +509,24 @@ extension Resolver {
                     }
                 }
             case (.dns, "name"):
-                if let n = ctx.word(child, expected: "a domain name") { dns.name = n }
+                if let n = ctx.word(child, expected: "a domain name") {
+                    if let problem = Self.domainNameProblem(n) {
+                        ctx.error(.invalidValue, "`name` \(n): \(problem)", at: child.arguments[0].location)
+                    } else {
+                        dns.name = n
+                    }
+                }
             case (.udp, "payload"):
-                udp.payload = ctx.text(child, expected: "hex data")
+                if let hex = ctx.text(child, expected: "hex data such as `01 02 0a0b`"),
+                   hexPattern(hex, allowWildcards: false, for: child) != nil {
+                    udp.payload = hex
+                }
             case (.udp, "require_reply"):
                 udp.requireReply = true
-                if !child.arguments.isEmpty { udp.replyData = child.arguments.map(\.text).joined(separator: " ") }
+                if !child.arguments.isEmpty {
+                    let hex = child.arguments.map(\.text).joined(separator: " ")
+                    if hexPattern(hex, allowWildcards: true, for: child) != nil { udp.replyData = hex }
+                }
             case (.udp, "min_reply_length"):
                 udp.minimumReplyLength = ctx.integer(child, in: 0...65535)
             case (.udp, "max_reply_length"):
@@ -560,6 +572,11 @@ extension Resolver {
         case .udp:
             udp.timing = t
             udp.connection = connection
+            let low = udp.minimumReplyLength ?? UDPCheck.defaultMinimumReplyLength
+            let high = udp.maximumReplyLength ?? UDPCheck.defaultMaximumReplyLength
+            if udp.replyData != nil, low > high {
+                ctx.warning(.valueOutOfRange, "UDP_CHECK for real_server \(rs.address): min_reply_length \(low) is above max_reply_length \(high); the check always fails", at: node.location)
+            }
             return .udp(udp)
         case .ping:
             return .ping(PingCheck(timing: t, connection: connection))
@@ -571,6 +588,32 @@ extension Resolver {
             fileCheckReferences.append((file.trackFile, node.location))
             return .file(file)
         }
+    }
+
+    /// Parses keepalived hex text, reporting where it is wrong; nil when it is.
+    private mutating func hexPattern(_ text: String, allowWildcards: Bool, for node: Node) -> HexPattern? {
+        switch HexPattern.parse(text, allowWildcards: allowWildcards) {
+        case .success(let p):
+            return p
+        case .failure(.empty):
+            ctx.error(.invalidValue, "`\(node.name)` expects hex octets such as `01 02 0a0b`", at: node.location)
+        case .failure(.invalidCharacter(let c, let offset)):
+            let allowed = allowWildcards ? "hex digits, x for any nibble, spaces" : "hex digits and spaces"
+            ctx.error(.invalidValue, "`\(node.name)` has `\(c)` at character \(offset + 1) of `\(text)` (expected \(allowed))", at: node.arguments[0].location)
+        }
+        return nil
+    }
+
+    /// Why `name` cannot be a DNS_CHECK query name (RFC 1035 §2.3.4: labels of 1–63 octets, 255
+    /// octets in all); nil when it can. `.` is the root.
+    static func domainNameProblem(_ name: String) -> String? {
+        if name == "." { return nil }
+        var labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.last == "" { labels.removeLast() }
+        if labels.contains(where: \.isEmpty) { return "empty label (keepalived refuses it too)" }
+        if let long = labels.first(where: { $0.utf8.count > 63 }) { return "label `\(long)` is longer than 63 octets" }
+        if labels.reduce(1, { $0 + $1.utf8.count + 1 }) > 255 { return "longer than 255 octets" }
+        return nil
     }
 
     /// Handles a connection keyword into `c`; false when `node` is not one.

@@ -5,16 +5,16 @@ import VigilTestSupport
 /// The `vigil -C` binary as an operator runs it: output and exit status, signals, `-I`.
 @Suite("vigil -C binary against the kernel's IPVS", .serialized, .requiresIPVS, .tags(.ipvsKernel))
 struct VigilCheckerBinaryTests {
-    /// A running `vigil` whose log goes to a file.
+    /// A running `vigil` (or, given `executable`, another daemon such as keepalived) whose log goes to a file.
     final class Daemon {
         let process = Process()
         let log: String
 
-        init(_ arguments: [String], log: String, environment: [String: String] = [:]) throws {
-            let vigil = try #require(Lab.builtProduct("vigil"), "build the vigil binary first (swift build)")
+        init(_ arguments: [String], log: String, executable: String? = nil, environment: [String: String] = [:]) throws {
+            let program = try executable ?? #require(Lab.builtProduct("vigil"), "build the vigil binary first (swift build)")
             self.log = log
             FileManager.default.createFile(atPath: log, contents: nil)
-            process.executableURL = URL(fileURLWithPath: vigil)
+            process.executableURL = URL(fileURLWithPath: program)
             process.arguments = arguments
             if !environment.isEmpty {
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
