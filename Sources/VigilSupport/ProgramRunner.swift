@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CVigilSystem
 
 /// How a program run ended.
 public enum ProgramOutcome: Sendable, Hashable {
@@ -115,6 +116,8 @@ public enum ProgramRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing of Vigil's (checker and VRRP sockets, the IPVS netlink socket) leaks into the script.
+        _ = vigil_spawn_close_inherited(&actions)
 
         var env: [String] = []
         var p = environ

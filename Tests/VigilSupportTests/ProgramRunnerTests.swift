@@ -21,6 +21,15 @@ struct ProgramRunnerTests {
         }
     }
 
+    @Test("a script inherits none of the daemon's descriptors, close-on-exec or not")
+    func inheritsNoDescriptors() async throws {
+        // As SwiftNIO's sockets are: open without O_CLOEXEC.
+        let fd = open("/dev/null", O_RDONLY)
+        try #require(fd > 2)
+        defer { close(fd) }
+        #expect(await ProgramRunner.run(["/bin/sh", "-c", "[ ! -e /proc/self/fd/\(fd) ]"], timeout: .seconds(5)) == .exited(0))
+    }
+
     @Test func aTimeoutKillsTheWholeProcessGroup() async throws {
         let marker = "/tmp/vigil-runner-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { unlink(marker) }

@@ -58,4 +58,16 @@ static inline int vigil_recvmmsg(int fd, struct vigil_mmsghdr *vector, unsigned 
     return (int)syscall(SYS_recvmmsg, fd, vector, count, flags, (void *)0);
 }
 
+#include <spawn.h>
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34), declared in <spawn.h> only with
+/// _GNU_SOURCE: the child closes every descriptor from `from` on before exec.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+/// Closes, in a spawned child, every descriptor above standard error: a script must not inherit
+/// the daemon's sockets (SwiftNIO's are not close-on-exec). Returns 0 or an error number.
+static inline int vigil_spawn_close_inherited(posix_spawn_file_actions_t *actions) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, 3);
+}
+
 #endif
