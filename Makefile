@@ -3,7 +3,7 @@ SWIFT ?= swift
 SECONDS ?= 60
 MODE ?= nat
 
-.PHONY: all setup build release demo test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover fuzz-config clean
+.PHONY: all setup build release demo test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload fuzz-config clean
 
 all: build
 
@@ -51,6 +51,9 @@ bench-config:
 
 bench-checkers:
 	bash Scripts/bench/checkers.sh
+
+bench-reload: setup
+	bash Scripts/bench/reload.sh
 
 bench-failover:
 	swift build -c release --product vigil --scratch-path .build-release

@@ -89,7 +89,8 @@ let package = Package(
         ]),
         .testTarget(name: "VRRPTests", dependencies: ["VigilTestSupport", "VRRP", "KeepalivedConfig"]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
-            "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
+            "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport", "VRRP",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // The checker half against the lab VM's IPVS kernel; skips with a reason elsewhere.

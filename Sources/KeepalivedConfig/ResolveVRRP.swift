@@ -65,7 +65,7 @@ enum Keywords {
         "track_file", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "garp_master_delay",
         "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat", "garp_lower_prio_delay",
         "garp_lower_prio_repeat", "accept", "no_accept", "strict_mode", "dont_track_primary", "use_vmac",
-        "smtp_alert", "native_ipv6",
+        "smtp_alert", "native_ipv6", "lvs_sync_daemon_interface",
         // Accepted without effect.
         "check_unicast_src", "debug", "down_timer_adverts", "garp_extra_if", "higher_prio_send_advert",
         "kernel_rx_buf_size", "linkbeat_use_polling", "lower_prio_no_advert", "mcast_dst_ip",
@@ -531,6 +531,18 @@ extension Resolver {
                 strict = ctx.bool(child)
             case "dont_track_primary":
                 v.dontTrackPrimary = true
+            case "lvs_sync_daemon_interface":
+                // keepalived 1.x's per-instance form, still accepted by 2.2.7 with a warning.
+                guard let t = ctx.argument(child, expected: "an interface name") else { break }
+                ctx.noExtraArguments(child, count: 1)
+                if global.lvsSyncDaemon == nil {
+                    ctx.warning(.deprecatedKeyword, "`lvs_sync_daemon_interface` is deprecated; use `lvs_sync_daemon \(t.text) \(name.text)` in global_defs (taken as that)", at: child.location)
+                    global.lvsSyncDaemon = LVSSyncDaemon(interface: t.text, vrrpInstance: name.text)
+                    config.global.lvsSyncDaemon = global.lvsSyncDaemon
+                    syncDaemonLocation = child.location
+                } else {
+                    ctx.warning(.deprecatedKeyword, "`lvs_sync_daemon_interface` is deprecated and ignored: an `lvs_sync_daemon` is already configured", at: child.location)
+                }
             case "use_vmac":
                 v.useVMAC = child.arguments.first?.text ?? ""
             case "smtp_alert":

@@ -86,13 +86,16 @@ public enum Daemon {
         defer { pidFiles.remove() }
 
         let coordinator = ReloadCoordinator(options: options, state: halves.loaded, checker: halves.checker,
-                                            vrrp: halves.vrrp, notifier: notifier, logger: logger)
+                                            vrrp: halves.vrrp, sync: halves.sync, notifier: notifier, logger: logger)
         // keepalived's data, statistics and JSON dump signals must not end the process before
         // they are implemented: their default action is to terminate.
         signal(SIGRTMIN_JSON, SIG_IGN)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let checker = halves.checker { services.append(.init(service: checker)) }
-        if let vrrp = halves.vrrp { services.append(.init(service: vrrp)) }
+        if let vrrp = halves.vrrp {
+            services.append(.init(service: vrrp))
+            if let sync = halves.sync { services.append(.init(service: ConnectionSyncService(sync: sync, vrrp: vrrp))) }
+        }
         services.append(.init(service: SignalService(coordinator: coordinator, logger: logger)))
         // Last, so it is the first told to stop: STOPPING=1 goes out before anything is released.
         services.append(.init(service: ReadinessService(checker: halves.checker, vrrp: halves.vrrp, notifier: notifier,
@@ -117,6 +120,7 @@ public enum Daemon {
         var loaded: LoadedConfiguration
         var checker: CheckerService?
         var vrrp: VRRPService?
+        var sync: ConnectionSync?
         var summary: String
     }
 
@@ -155,10 +159,24 @@ public enum Daemon {
                 parts.append("\(loaded.vrrp.instances.count) VRRP instances")
             }
         }
+        var sync: ConnectionSync?
+        let syncSettings = loaded.configuration.global.lvsSyncDaemon
+        if vrrp != nil {
+            // Connection sync follows VRRP (keepalived runs it from its VRRP process); it needs
+            // IPVS only when configured, so a VRRP-only host without ip_vs still runs.
+            if let syncSettings {
+                sync = ConnectionSync(plan: ConnectionSyncPlan(syncSettings), ipvs: try IPVSClient(), logger: Logger(label: "vigil.sync"))
+                parts.append("connection sync on \(syncSettings.interface) following \(syncSettings.vrrpInstance)")
+            } else if let client = try? IPVSClient() {
+                sync = ConnectionSync(plan: nil, ipvs: client, logger: Logger(label: "vigil.sync"))
+            }
+        } else if syncSettings != nil {
+            logger.warning("lvs_sync_daemon is run by the VRRP half, which does not run in this process")
+        }
         guard checker != nil || vrrp != nil else {
             throw DaemonStartError(message: "\(options.configFile) configures neither a virtual_server nor a vrrp_instance; nothing to run", diagnostics: [])
         }
-        return RunningHalves(loaded: loaded, checker: checker, vrrp: vrrp, summary: parts.joined(separator: ", "))
+        return RunningHalves(loaded: loaded, checker: checker, vrrp: vrrp, sync: sync, summary: parts.joined(separator: ", "))
     }
 }
 
@@ -195,7 +213,10 @@ struct LoadedConfiguration: Sendable {
 let SIGRTMIN_JSON: Int32 = 36
 
 /// Turns SIGHUP into reloads, one at a time; a signal arriving during a reload starts one more.
-struct SignalService: ServiceLifecycle.Service {
+struct SignalService: ServiceLifecycle.Service, CustomStringConvertible {
+    /// One word: ServiceLifecycle describes every service, and reflection would walk its fields.
+    var description: String { "SignalService" }
+
     let coordinator: ReloadCoordinator
     let logger: Logger
 
@@ -215,7 +236,10 @@ struct SignalService: ServiceLifecycle.Service {
 }
 
 /// Tells systemd when both halves have started, pings its watchdog, and says when stopping.
-struct ReadinessService: ServiceLifecycle.Service {
+struct ReadinessService: ServiceLifecycle.Service, CustomStringConvertible {
+    /// One word: ServiceLifecycle describes every service, and reflection would walk its fields.
+    var description: String { "ReadinessService" }
+
     let checker: CheckerService?
     let vrrp: VRRPService?
     let notifier: SystemdNotifier

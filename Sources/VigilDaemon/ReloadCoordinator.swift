@@ -33,6 +33,7 @@ public actor ReloadCoordinator {
     private var state: LoadedConfiguration
     private let checker: CheckerService?
     private let vrrp: VRRPService?
+    private let sync: ConnectionSync?
     private let notifier: SystemdNotifier
     private let logger: Logger
     /// Reloads applied and refused since start; the last outcome.
@@ -41,7 +42,8 @@ public actor ReloadCoordinator {
     public private(set) var last: ReloadOutcome?
 
     init(options: DaemonOptions, state: LoadedConfiguration, checker: CheckerService?, vrrp: VRRPService?,
-         notifier: SystemdNotifier, logger: Logger) {
+         sync: ConnectionSync?, notifier: SystemdNotifier, logger: Logger) {
+        self.sync = sync
         self.options = options
         self.state = state
         self.checker = checker
@@ -93,6 +95,14 @@ public actor ReloadCoordinator {
             }
         } else if !vrrpSettings.instances.isEmpty && state.vrrp.instances.isEmpty {
             changes.append("vrrp_instance configured, but the VRRP half was not started with this process: restart Vigil to run it")
+        }
+        let syncSettings = configuration.global.lvsSyncDaemon
+        if let sync {
+            if await sync.update(syncSettings.map(ConnectionSyncPlan.init)) {
+                changes.append(syncSettings.map { "lvs_sync_daemon: now on \($0.interface) following \($0.vrrpInstance)" } ?? "lvs_sync_daemon removed: the sync daemon stops")
+            }
+        } else if syncSettings != state.configuration.global.lvsSyncDaemon {
+            changes.append("lvs_sync_daemon changed, but the VRRP half that runs it is not running in this process (or IPVS was unavailable at start)")
         }
         state = LoadedConfiguration(configuration: configuration, plan: plan, vrrp: vrrpSettings,
                                     warnings: result.warnings, vrrpWarnings: vrrpWarnings)

@@ -9,7 +9,8 @@ import VigilSupport
 
 /// The VRRP half as a swift-service-lifecycle `Service`: runs the runtime until graceful shutdown,
 /// then sends priority 0 and releases the VIPs.
-public struct VRRPService: Service {
+public struct VRRPService: Service, CustomStringConvertible {
+    public var description: String { "VRRPService" }
     public let runtime: VRRPRuntime
 
     public init(runtime: VRRPRuntime) { self.runtime = runtime }

@@ -199,4 +199,74 @@ struct VigilDaemonBinaryTests {
         #expect(!second.output.contains("flushed"))
         #expect(await second.stop() == 0)
     }
+
+    @Test("both halves in one process: VRRP takes the VIP, the sync daemon runs as backup then master, SIGTERM releases VIP, IPVS and daemon")
+    func bothHalvesWithConnectionSync() async throws {
+        shell("/usr/sbin/ipvsadm", ["-C"])
+        shell("/usr/sbin/ipvsadm", ["--stop-daemon", "master"])
+        shell("/usr/sbin/ipvsadm", ["--stop-daemon", "backup"])
+        defer { shell("/usr/sbin/ipvsadm", ["-C"]) }
+        // A veth pair: VRRP needs an interface with an IPv4 address (the loopback is refused).
+        shell("/sbin/ip", ["link", "add", "vgl0", "type", "veth", "peer", "name", "vgl1"])
+        defer { shell("/sbin/ip", ["link", "del", "vgl0"]) }
+        shell("/sbin/ip", ["addr", "add", "198.51.100.1/24", "dev", "vgl0"])
+        shell("/sbin/ip", ["link", "set", "vgl0", "up"])
+        shell("/sbin/ip", ["link", "set", "vgl1", "up"])
+        let backend = try await Backend()
+        defer { Task { await backend.kill() } }
+        let scratch = NSTemporaryDirectory() + "vigil-both-\(getpid())"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let conf = "\(scratch)/keepalived.conf"
+        try """
+        global_defs {
+            lvs_sync_daemon vgl0 VI_1 id 5
+        }
+        vrrp_instance VI_1 {
+            interface vgl0
+            virtual_router_id 51
+            priority 200
+            advert_int 1
+            virtual_ipaddress {
+                192.0.2.40/32
+            }
+        }
+        virtual_server 192.0.2.40 80 {
+            delay_loop 2
+            lvs_sched rr
+            lvs_method NAT
+            protocol TCP
+            real_server 127.0.0.1 \(backend.port) {
+                TCP_CHECK {
+                    connect_timeout 1
+                    warmup 0
+                }
+            }
+        }
+        """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let daemon = try Daemon(["-n", "-l", "-G", "-f", conf], log: "\(scratch)/vigil.log")
+        func daemons() -> String { shell("/usr/sbin/ipvsadm", ["-L", "--daemon"]) }
+        func vipHeld() -> Bool { shell("/sbin/ip", ["-4", "addr", "show", "dev", "vgl0"]).contains("192.0.2.40/32") }
+        #expect(await eventually("service installed", within: 45) { $0["TCP 192.0.2.40:80"]?.count == 1 }, "\(daemon.output.suffix(3000))")
+        var sawBackup = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, !vipHeld() {
+            if daemons().contains("backup sync daemon (mcast=vgl0, syncid=5") { sawBackup = true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(vipHeld(), "the VIP is taken: \(daemon.output.suffix(3000))")
+        // The backup phase lasts one Master_Down interval (about 3.2 s): seen in the kernel or, on a slow start, in the log.
+        #expect(sawBackup || daemon.output.contains("started sync daemon backup on vgl0 (VI_1 is BACKUP)"),
+                "a backup sync daemon ran before the instance became master: \(daemon.output.suffix(2000))")
+        let masterDeadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < masterDeadline, !daemons().contains("master sync daemon") {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(daemons().contains("master sync daemon (mcast=vgl0, syncid=5)"), "\(daemons())")
+        #expect(!daemons().contains("backup sync daemon"), "the backup daemon stopped when the master started: \(daemons())")
+        #expect(await daemon.stop() == 0, "\(daemon.output.suffix(2000))")
+        #expect(!vipHeld(), "SIGTERM releases the VIP")
+        #expect(ipvsadmTable()["TCP 192.0.2.40:80"] == nil, "SIGTERM releases the service")
+        #expect(!daemons().contains("sync daemon"), "SIGTERM stops the sync daemon: \(daemons())")
+    }
 }

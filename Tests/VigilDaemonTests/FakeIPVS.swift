@@ -15,7 +15,8 @@ actor FakeIPVS: IPVSControlling {
         return e
     }
     func timeouts() async throws -> Timeouts { Timeouts(tcp: 900, tcpFin: 120, udp: 300) }
-    func daemons() async throws -> [SyncDaemon] { [] }
+    var syncDaemons: [SyncDaemon] = []
+    func daemons() async throws -> [SyncDaemon] { syncDaemons }
 
     func set(_ e: [ServiceEntry]) { entries = e }
 
@@ -76,6 +77,16 @@ actor FakeIPVS: IPVSControlling {
             entries[i].destinations.remove(at: j)
         case .flush:
             entries = []
+        case .startDaemon(let d):
+            if syncDaemons.contains(where: { $0.role == d.role }) { throw IPVSError(code: .alreadyExists, message: "daemon running") }
+            // The kernel reports its defaults where the request left 0.
+            var running = d
+            if running.multicastPort == 0 { running.multicastPort = 8848 }
+            if running.multicastTTL == 0 { running.multicastTTL = 1 }
+            syncDaemons.append(running)
+        case .stopDaemon(let role):
+            guard syncDaemons.contains(where: { $0.role == role }) else { throw IPVSError(code: .notFound, message: "no daemon") }
+            syncDaemons.removeAll { $0.role == role }
         default:
             break
         }
