@@ -6,8 +6,9 @@ DESTDIR ?=
 SBINDIR = $(DESTDIR)$(PREFIX)/sbin
 # Seconds each decoder fuzzer runs inside `make test` (fuzz-decoders).
 FUZZ_SHORT ?= 3
+MODE ?= nat
 
-.PHONY: all setup build release install test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload \
+.PHONY: all setup build release install demo test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload \
 	fuzz-config fuzz-icmp fuzz-dns fuzz-udp fuzz-decoders clean
 
 all: build
@@ -33,6 +34,13 @@ install: release
 	else \
 	  ln -sfn ipvsctl $(SBINDIR)/ipvsadm; \
 	fi
+
+# The whole product, narrated: two vigil directors, three backends, a client; a backend down, all
+# down, a reload, a broken reload, the master killed and restarted (Docs/demo.md). In the lab VM
+# when this kernel has no IPVS. MODE=dr for direct routing.
+demo: setup
+	$(SWIFT) build -c release --product vigil --scratch-path .build-release
+	VIGIL=.build-release/release/vigil bash Scripts/demo/demo.sh --mode $(MODE)
 
 # Host tests (units, namespaces, reference-tool comparisons) run here, serially: several suites
 # block cooperative-pool threads while they wait for processes, which starves timer-driven tests

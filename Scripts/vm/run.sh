@@ -7,6 +7,7 @@
 #   VM_MEM=2G VM_TIMEOUT=1800 Scripts/vm/run.sh \
 #     '.build/debug/VigilPackageTests.xctest --testing-library swift-testing --filter IPVSKernelTests'
 # Run test binaries directly: `swift test` inside the guest spends many minutes loading manifests.
+# VM_STREAM=1 prints the command's output as it runs (make demo) instead of once it has finished.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 'COMMAND'" >&2; exit 2; }
 cmd="$1"
@@ -36,6 +37,12 @@ chmod +x "$share/guest.sh"
 # VM_APPEND: extra kernel command-line options, e.g. VM_APPEND="clocksource=tsc tsc=reliable".
 append=()
 for opt in ${VM_APPEND:-}; do append+=(--append "$opt"); done
+tailer=
+if [ -n "${VM_STREAM:-}" ]; then
+  : > "$share/out"
+  tail -n +1 -F "$share/out" 2>/dev/null &
+  tailer=$!
+fi
 timeout "${VM_TIMEOUT:-1800}" vng -r "$kernel" --disable-kvm -m "${VM_MEM:-2G}" --cpus 2 "${append[@]}" \
   --rwdir "$share" --rwdir "$cwd" --rwdir /tmp --exec "$share/guest.sh" > "$share/console" 2>&1 || true
 if [ ! -f "$share/rc" ]; then
@@ -43,5 +50,10 @@ if [ ! -f "$share/rc" ]; then
   tail -n 40 "$share/console" >&2
   exit 3
 fi
-cat "$share/out"
+if [ -n "$tailer" ]; then
+  sleep 1
+  kill "$tailer" 2>/dev/null || true
+else
+  cat "$share/out"
+fi
 exit "$(cat "$share/rc")"
