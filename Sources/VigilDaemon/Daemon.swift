@@ -35,12 +35,18 @@ public struct DaemonOptions: Sendable {
     public var stopTimeout: Duration
     /// `-e`: an include that matches no file makes the configuration unusable.
     public var requireIncludedFiles: Bool
+    /// `--status-address`: nil for the default (``StatusAddress/defaultAddress``, skipped with a
+    /// warning when it cannot be bound); an address given must bind or the daemon does not start.
+    public var statusAddress: StatusAddress?
+    /// How long a loop may go without turning before `/healthz` answers 503.
+    public var stallBound: Duration = .seconds(5)
 
     public init(configFile: String, configID: String? = nil, halves: Halves = .both, runAll: Bool = false,
                 releaseIPVS: Bool = true, reconcileInterval: Duration? = nil,
                 pidFiles: [String] = [], dumpConfiguration: Bool = false, stopTimeout: Duration = .seconds(10),
-                requireIncludedFiles: Bool = false) {
+                requireIncludedFiles: Bool = false, statusAddress: StatusAddress? = nil) {
         self.requireIncludedFiles = requireIncludedFiles
+        self.statusAddress = statusAddress
         self.configFile = configFile
         self.configID = configID
         self.halves = halves
@@ -87,6 +93,15 @@ public enum Daemon {
 
         let coordinator = ReloadCoordinator(options: options, state: halves.loaded, checker: halves.checker,
                                             vrrp: halves.vrrp, sync: halves.sync, notifier: notifier, logger: logger)
+        StatusMetrics.bootstrapEvents()
+        let status: StatusService?
+        do {
+            status = try startStatusServer(options, halves: halves, coordinator: coordinator, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            writeStandardError("vigil: \(error)\n")
+            return 1
+        }
         // keepalived's data, statistics and JSON dump signals must not end the process before
         // they are implemented: their default action is to terminate.
         signal(SIGRTMIN_JSON, SIG_IGN)
@@ -97,6 +112,7 @@ public enum Daemon {
             if let sync = halves.sync { services.append(.init(service: ConnectionSyncService(sync: sync, vrrp: vrrp))) }
         }
         services.append(.init(service: SignalService(coordinator: coordinator, logger: logger)))
+        if let status { services.append(.init(service: status)) }
         // Last, so it is the first told to stop: STOPPING=1 goes out before anything is released.
         services.append(.init(service: ReadinessService(checker: halves.checker, vrrp: halves.vrrp, notifier: notifier,
                                                         summary: halves.summary, logger: logger)))
@@ -113,6 +129,28 @@ public enum Daemon {
         }
         logger.notice("Stopped Vigil")
         return 0
+    }
+
+    /// Binds the status server `options` ask for; nil when turned off, or when the default
+    /// address cannot be bound (a warning: another Vigil may hold it). Throws when an address
+    /// given explicitly cannot be bound.
+    static func startStatusServer(_ options: DaemonOptions, halves: RunningHalves, coordinator: ReloadCoordinator,
+                                  logger: Logger) throws -> StatusService? {
+        let address = options.statusAddress ?? .defaultAddress
+        guard case .listen(let host, let port) = address else { return nil }
+        let sources = StatusSources(checker: halves.checker, vrrp: halves.vrrp, coordinator: coordinator,
+                                    configFile: options.configFile,
+                                    ipvs: halves.checker == nil ? nil : try? IPVSClient())
+        let routes = StatusRoutes(sources: sources, liveness: Liveness(sources: sources, bound: options.stallBound))
+        do {
+            return try StatusService.bind(host: host, port: port, routes: routes, logger: Logger(label: "vigil.status"))
+        } catch {
+            if options.statusAddress == nil {
+                logger.warning("status server not started: cannot listen on \(address) (\(error)); --status-address sets another address, none turns it off")
+                return nil
+            }
+            throw DaemonStartError(message: "--status-address \(address): cannot listen: \(error)", diagnostics: [])
+        }
     }
 
     /// The halves a configuration asks for, built but not started.

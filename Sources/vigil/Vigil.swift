@@ -234,6 +234,13 @@ struct VigilOptions: ParsableArguments {
             help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400; not a keepalived option). Without it: every 5 s, or less often when a re-read would take over 1% of a CPU.")
     var reconcileInterval: Double?
 
+    @Option(name: .customLong("status-address"),
+            help: "Status server (read-only HTTP: /status, /metrics, /healthz, /readyz, /): HOST:PORT, [IPv6]:PORT or none (default 127.0.0.1:9901; not a keepalived option).",
+            transform: { text in
+                do throws(StatusAddressError) { return try StatusAddress(parsing: text) } catch { throw ValidationError(error.description) }
+            })
+    var statusAddress: StatusAddress?
+
     func validate() throws {
         if let reconcileInterval, !(reconcileInterval.isFinite && (0.1...86_400).contains(reconcileInterval)) {
             throw ValidationError("--reconcile-interval \(reconcileInterval): expected seconds from 0.1 to 86400")
