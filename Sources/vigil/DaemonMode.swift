@@ -39,6 +39,7 @@ enum DaemonMode {
             configFile: options.file, configID: options.configID, halves: halves, runAll: options.all,
             releaseIPVS: !options.dontReleaseIPVS, reconcileInterval: options.reconcileInterval.map { .seconds($0) },
             pidFiles: [options.pidFile, options.vrrpPidFile, options.checkersPidFile].compactMap { $0 },
-            dumpConfiguration: options.dumpConf, requireIncludedFiles: options.allConfig, statusAddress: options.statusAddress))
+            dumpConfiguration: options.dumpConf, requireIncludedFiles: options.allConfig, statusAddress: options.statusAddress,
+            controlSocket: options.controlSocket))
     }
 }

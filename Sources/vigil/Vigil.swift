@@ -19,6 +19,10 @@ struct Vigil: AsyncParsableCommand {
     /// optional arguments of `-g [FILE]` and `-t[=FILE]`.
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "ctl" {
+            await Ctl.main(Array(arguments.dropFirst()))
+            return
+        }
         if let first = arguments.first, ["genhash", "-T", "--genhash"].contains(first) {
             await Genhash.main(Array(arguments.dropFirst()))
             return
@@ -164,6 +168,10 @@ struct VigilOptions: ParsableArguments {
                 do throws(StatusAddressError) { return try StatusAddress(parsing: text) } catch { throw ValidationError(error.description) }
             })
     var statusAddress: StatusAddress?
+
+    @Option(name: .customLong("control-socket"),
+            help: "Control socket for `vigil ctl` (root-only Unix socket): PATH or none (default \(ControlService.defaultPath); not a keepalived option).")
+    var controlSocket: String?
 
     func validate() throws {
         if let reconcileInterval, !(reconcileInterval.isFinite && (0.1...86_400).contains(reconcileInterval)) {

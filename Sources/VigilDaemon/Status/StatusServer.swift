@@ -184,22 +184,20 @@ final class StatusHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 public final class StatusService: ServiceLifecycle.Service, CustomStringConvertible, Sendable {
     public var description: String { "StatusService" }
 
-    let group: MultiThreadedEventLoopGroup
-    let channel: any Channel
+    let server: ListeningServer
     let liveness: Liveness
     let logger: Logger
 
     /// The address bound (with the port the kernel chose for port 0).
     public var boundAddress: String {
-        guard let a = channel.localAddress, let ip = a.ipAddress, let port = a.port else { return "?" }
+        guard let a = server.channel.localAddress, let ip = a.ipAddress, let port = a.port else { return "?" }
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     /// Binds `host:port`; throws, having started nothing that stays, when it cannot.
     public static func bind(host: String, port: Int, routes: StatusRoutes, logger: Logger) throws -> StatusService {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do {
-            let channel = try ServerBootstrap(group: group)
+        let server = try ListeningServer.start { bootstrap in
+            try bootstrap
                 .serverChannelOption(ChannelOptions.backlog, value: 64)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
@@ -209,16 +207,12 @@ public final class StatusService: ServiceLifecycle.Service, CustomStringConverti
                     }
                 }
                 .bind(host: host, port: port).wait()
-            return StatusService(group: group, channel: channel, liveness: routes.liveness, logger: logger)
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw error
         }
+        return StatusService(server: server, liveness: routes.liveness, logger: logger)
     }
 
-    init(group: MultiThreadedEventLoopGroup, channel: any Channel, liveness: Liveness, logger: Logger) {
-        self.group = group
-        self.channel = channel
+    init(server: ListeningServer, liveness: Liveness, logger: Logger) {
+        self.server = server
         self.liveness = liveness
         self.logger = logger
     }
@@ -230,6 +224,27 @@ public final class StatusService: ServiceLifecycle.Service, CustomStringConverti
             try? await gracefulShutdown()
             tasks.cancelAll()
         }
+        await server.stop()
+    }
+}
+
+/// A listening channel on a one-thread event loop group of its own (off the protocol loops).
+struct ListeningServer: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let channel: any Channel
+
+    /// Makes the group and binds with `bind`; on failure shuts the group down and throws.
+    static func start(_ bind: (ServerBootstrap) throws -> any Channel) throws -> ListeningServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            return ListeningServer(group: group, channel: try bind(ServerBootstrap(group: group)))
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+    }
+
+    func stop() async {
         try? await channel.close()
         try? await group.shutdownGracefully()
     }
