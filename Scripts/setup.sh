@@ -5,7 +5,7 @@ set -euo pipefail
 
 need_apt=()
 for pkg in pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev kmod qemu-system-x86 \
-           keepalived ipvsadm iproute2 tshark busybox-static python3-pip openssl procps psmisc; do
+           keepalived ipvsadm iproute2 tshark busybox-static python3-pip openssl procps psmisc curl chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then
@@ -17,6 +17,12 @@ fi
 # keepalived must not run as a system service on a lab machine: tests start their own.
 systemctl disable --now keepalived >/dev/null 2>&1 || true
 pkill -x keepalived 2>/dev/null || true
+
+# The status server's tests read it as users' tools do: a JSON Schema validator, Prometheus's parser.
+if ! python3 -c 'import jsonschema, prometheus_client' 2>/dev/null; then
+  echo "setup: pip install jsonschema prometheus_client"
+  pip install -q jsonschema prometheus_client
+fi
 
 if ! command -v vng >/dev/null 2>&1; then
   echo "setup: pip install virtme-ng"

@@ -47,6 +47,25 @@ public struct ProbeStatistics: Sendable {
     }
 }
 
+/// One probe as status shows it: its verdict, its last result and when the next check is due.
+public struct ProbeStatus: Sendable, Hashable {
+    public var isUp: Bool
+    /// False until the probe's first check has finished.
+    public var hasVerdict: Bool
+    public var checks: Int
+    /// Failed checks in a row, up to the last result (0 after a success).
+    public var consecutiveFailures: Int
+    /// The last finished check's result; nil before the first.
+    public var lastResult: CheckResult?
+    /// How long the last check took, on the reactor's clock (read once per batch of events, so
+    /// it reads high by the length of a busy batch).
+    public var lastDuration: Duration?
+    /// How long ago the last check finished.
+    public var sinceLastResult: Duration?
+    /// How long until the next check starts (zero when due or running now).
+    public var nextCheckIn: Duration?
+}
+
 /// A checker whose check can run entirely on its probe reactor's thread, without a task.
 protocol ReactorChecker: HealthChecker {
     var reactor: ProbeReactor { get }
@@ -155,6 +174,33 @@ public final class CheckPool: Sendable {
     }
 
     public var statistics: ProbeStatistics { sink.statistics }
+
+    /// The status of the probe numbered `index` (``index(of:)``); nil when no such probe runs.
+    public func status(of index: Int) -> ProbeStatus? {
+        guard let probe = probes.withLock({ $0.byID[index] }) else { return nil }
+        return probe.status(now: ProbeReactor.now())
+    }
+
+    /// The status of every running probe, by probe number.
+    public func statuses() -> [Int: ProbeStatus] {
+        let all = probes.withLock { $0.byID }
+        let now = ProbeReactor.now()
+        return all.mapValues { $0.status(now: now) }
+    }
+
+    /// Waits until every reactor thread has run a job: returns at once when they are turning,
+    /// late (or never) when one is stuck.
+    public func ping() async {
+        await withTaskGroup(of: Void.self) { group in
+            for reactor in reactors {
+                group.addTask {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        if !reactor.execute({ c.resume() }) { c.resume() }
+                    }
+                }
+            }
+        }
+    }
 
     /// What ``update(to:initiallyUp:)`` did.
     public struct Update: Sendable, Hashable {
@@ -289,6 +335,19 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
 
     /// Set once a reload has dropped this probe: its pending timer and result do nothing.
     private var retired = false
+    /// What ``status(now:)`` reads from other threads; written once per check.
+    private let published = Mutex(Published())
+    private var started: UInt64 = 0
+
+    private struct Published {
+        var isUp = true
+        var checks = 0
+        var consecutiveFailures = 0
+        var lastResult: CheckResult?
+        var lastDuration: UInt64 = 0
+        var finishedAt: UInt64 = 0
+        var due: UInt64 = 0
+    }
 
     init(index: Int, spec: CheckSpec, reactor: ProbeReactor, sink: ProbeSink, checker: any HealthChecker, initiallyUp: Bool) {
         self.index = index
@@ -298,12 +357,24 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
         self.checker = checker
         self.native = checker as? any ReactorChecker
         self.state = CheckerState(timing: spec.timing, initiallyUp: initiallyUp)
+        self.published.withLock { $0.isUp = initiallyUp }
+    }
+
+    /// This probe's status at `now` (CLOCK_MONOTONIC ns); any thread.
+    func status(now: UInt64) -> ProbeStatus {
+        let p = published.withLock { $0 }
+        let ago = { (t: UInt64) in Duration.nanoseconds(Int64(now >= t ? now - t : 0)) }
+        return ProbeStatus(isUp: p.isUp, hasVerdict: p.checks > 0, checks: p.checks, consecutiveFailures: p.consecutiveFailures,
+                           lastResult: p.lastResult, lastDuration: p.checks > 0 ? .nanoseconds(Int64(p.lastDuration)) : nil,
+                           sinceLastResult: p.checks > 0 ? ago(p.finishedAt) : nil,
+                           nextCheckIn: p.due == 0 ? nil : .nanoseconds(Int64(p.due > now ? p.due - now : 0)))
     }
 
     /// Schedules the first check after a random share of the warm-up, on the reactor thread.
     func start() {
         reactor.execute { [self] in
             due = reactor.time &+ UInt64(state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
+            published.withLock { [due] in $0.due = due }
             arm()
         }
     }
@@ -319,6 +390,7 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     func reactorTimerFired() {
         guard !retired else { return }
         let start = reactor.time
+        started = start
         late = start >= due ? start - due : 0
         if let native, native.start(owner: self) { return }
         let checker = self.checker
@@ -349,6 +421,15 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
         due &+= lastDelayNanoseconds
         let now = reactor.time
         if due < now { due = now }
+        published.withLock { [due, started, isUp = state.isUp] p in
+            p.isUp = isUp
+            p.checks += 1
+            p.consecutiveFailures = result.isSuccess ? 0 : p.consecutiveFailures + 1
+            p.lastResult = result
+            p.lastDuration = now >= started ? now - started : 0
+            p.finishedAt = now
+            p.due = due
+        }
         arm()
     }
 }

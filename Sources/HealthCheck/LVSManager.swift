@@ -1,5 +1,6 @@
 import IPVS
 import Logging
+import Metrics
 import VigilSupport
 
 /// Computes the IPVS operations that turn `actual` into `desired` for the services in `managed`.
@@ -370,11 +371,17 @@ public actor LVSManager {
 
     /// Periodic drift repair until cancelled.
     public func runReconcileLoop() async {
+        lastDriftRepair = .now
         while !Task.isCancelled {
             do { try await Task.sleep(for: driftInterval) } catch { return }
             do { try await repairDrift() } catch is CancellationError { return } catch { logger.error("reconcile failed: \(error)") }
+            lastDriftRepair = .now
         }
     }
+
+    /// When the drift repair loop last finished a pass (or started); nil before it runs. A
+    /// time older than ``driftInterval`` plus a pass means the reconciler is stuck.
+    public private(set) var lastDriftRepair: ContinuousClock.Instant?
 
     /// What a reload changed in the checker half.
     public struct ReloadReport: Sendable {
@@ -648,11 +655,26 @@ public actor LVSManager {
         guard let command, !command.isEmpty else { return }
         let logger = self.logger
         let user = plan.scriptUser, group = plan.scriptGroup
+        let kind = action.scriptKind
         Task.detached {
             let outcome = await ProgramRunner.run(command + extra, user: user, group: group, timeout: .seconds(60), extraEnvironment: env)
+            Counter(label: "vigil_notify_script_runs_total", dimensions: [("kind", kind)]).increment()
             if outcome != .exited(0) {
+                Counter(label: "vigil_notify_script_failures_total", dimensions: [("kind", kind)]).increment()
                 logger.warning("script \(command.joined(separator: " ")) failed: \(outcome)")
             }
+        }
+    }
+}
+
+extension VirtualServerAction {
+    /// The keyword of the script it runs: `notify_up`, `notify_down`, `quorum_up`, `quorum_down`.
+    var scriptKind: String {
+        switch self {
+        case .notifyUp: "notify_up"
+        case .notifyDown: "notify_down"
+        case .quorumUp: "quorum_up"
+        case .quorumDown: "quorum_down"
         }
     }
 }

@@ -21,6 +21,31 @@ public struct VRRPCounters: Sendable, Hashable, Codable {
     public init() {}
 }
 
+/// One instance's own counters and last transition, for status and metrics (keepalived's
+/// per-instance statistics, `SIGUSR2`).
+public struct VRRPInstanceActivity: Sendable, Hashable, Codable {
+    /// A state change: when (wall clock), between which states, and why.
+    public struct Transition: Sendable, Hashable, Codable {
+        public var from: VRRPState
+        public var to: VRRPState
+        public var at: Date
+        public var reason: String
+    }
+
+    public var advertisementsSent = 0
+    public var advertisementsReceived = 0
+    public var priorityZeroSent = 0
+    public var priorityZeroReceived = 0
+    public var becameMaster = 0
+    public var releasedMaster = 0
+    /// Packets that reached this instance (its VRID on its interface) and were dropped, by reason.
+    public var dropped: [VRRPDropReason: Int] = [:]
+    public var transitions = 0
+    public var lastTransition: Transition?
+
+    public init() {}
+}
+
 /// A point-in-time view of one instance, for status output and tests.
 public struct VRRPInstanceStatus: Sendable, Hashable, Codable {
     public var name: String
@@ -68,6 +93,12 @@ public actor VRRPRuntime {
     private var stopWaiter: CheckedContinuation<Void, Never>?
     private let stopFlag = StopFlag()
     public private(set) var counters = VRRPCounters()
+    /// Per instance name: its own counters and last transition.
+    public private(set) var activity: [String: VRRPInstanceActivity] = [:]
+    /// Each tracked `vrrp_script` by name: succeeding?
+    public var trackedScripts: [String: Bool] { scriptHealthy }
+    /// Each tracked (or primary) interface by name: up?
+    public var trackedInterfaces: [String: Bool] { interfaceUp }
     /// Per instance (index of ``VRRPRouterMachine/machines``, carried over by name on reload): its
     /// encoded advertisement for the last priority sent, one payload per destination, so a steady
     /// master only re-sends bytes.
@@ -490,9 +521,12 @@ public actor VRRPRuntime {
             try instance.receiveFilter.check(adv)
         } catch {
             count(error)
+            activity[instance.name, default: VRRPInstanceActivity()].dropped[error.reason, default: 0] += 1
             return
         }
         counters.advertisementsReceived += 1
+        activity[instance.name, default: VRRPInstanceActivity()].advertisementsReceived += 1
+        if adv.priority == 0 { activity[instance.name, default: VRRPInstanceActivity()].priorityZeroReceived += 1 }
         let t = arrival ?? now
         apply(n, now: t) { $0.received(adv, from: p.source, now: t) }
         rearm()
@@ -666,6 +700,7 @@ public actor VRRPRuntime {
                 scheduleGratuitous(i)
             case .transition(let from, let to, let priority):
                 counters.transitions += 1
+                recordTransition(name, from: from, to: to, faults: router.machines[n].faults.map(\.description).sorted())
                 logger.notice("VRRP_Instance(\(name)) \(from) -> \(to) (priority \(priority))")
                 notify(router.machines[n].settings.notify, group: false, name: name, state: to, priority: priority)
                 if let g = router.syncGroup(at: n), let gs = settings.syncGroups.first(where: { $0.name == g.name }),
@@ -677,6 +712,25 @@ public actor VRRPRuntime {
             counters.effectErrors += 1
             logger.error("VRRP_Instance(\(name)) \(a.action): \(error)")
         }
+    }
+
+    /// Counts a transition of instance `name` and keeps it, with its likeliest cause, as the last.
+    private func recordTransition(_ name: String, from: VRRPState, to: VRRPState, faults: [String]) {
+        var a = activity[name, default: VRRPInstanceActivity()]
+        a.transitions += 1
+        if to == .master { a.becameMaster += 1 }
+        if from == .master { a.releasedMaster += 1 }
+        let reason: String = switch (from, to) {
+        case (_, .fault): "fault: " + faults.joined(separator: ", ")
+        case (.fault, _): "fault cleared"
+        case (.initialize, _): "started"
+        case (_, .stopped): "shutting down"
+        case (.backup, .master): "no advertisement from a higher priority within the master down interval"
+        case (.master, .backup): "advertisement with a higher priority received"
+        default: "\(from) to \(to)"
+        }
+        a.lastTransition = .init(from: from, to: to, at: Date(), reason: reason)
+        activity[name] = a
     }
 
     /// Sends the advertisement of the instance at `index` with `priority` to each destination.
@@ -699,6 +753,8 @@ public actor VRRPRuntime {
             }
             try transport.send(bytes, instance: name, to: destination)
             counters.advertisementsSent += 1
+            activity[name, default: VRRPInstanceActivity()].advertisementsSent += 1
+            if priority == 0 { activity[name, default: VRRPInstanceActivity()].priorityZeroSent += 1 }
         }
     }
 

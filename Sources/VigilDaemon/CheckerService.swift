@@ -77,6 +77,9 @@ public struct CheckerService: ServiceLifecycle.Service {
 
     /// The running manager, for status.
     public var manager: LVSManager? { running.current?.0 }
+
+    /// The running probe pool, for status.
+    public var pool: CheckPool? { running.current?.1 }
 }
 
 /// The manager and pool of a running ``CheckerService``, and who waits for them.

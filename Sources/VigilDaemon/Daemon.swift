@@ -37,13 +37,24 @@ public struct DaemonOptions: Sendable {
     public var requireIncludedFiles: Bool
     /// Write start-up errors to standard error as well as to the log (off when the log is the console).
     public var errorsToStandardError: Bool
+    /// `--status-address`: nil for the default (``StatusAddress/defaultAddress``, skipped with a
+    /// warning when it cannot be bound); an address given must bind or the daemon does not start.
+    public var statusAddress: StatusAddress?
+    /// `--control-socket`: nil for ``ControlService/defaultPath`` (skipped with a warning when it
+    /// cannot be bound), `none` for no control socket; a path given must bind.
+    public var controlSocket: String?
+    /// How long a loop may go without turning before `/healthz` answers 503.
+    public var stallBound: Duration = .seconds(5)
 
     public init(configFile: String, configID: String? = nil, halves: Halves = .both, runAll: Bool = false,
                 releaseIPVS: Bool = true, reconcileInterval: Duration? = nil,
                 pidFiles: [String] = [], dumpConfiguration: Bool = false, stopTimeout: Duration = .seconds(10),
-                requireIncludedFiles: Bool = false, errorsToStandardError: Bool = true) {
+                requireIncludedFiles: Bool = false, errorsToStandardError: Bool = true,
+                statusAddress: StatusAddress? = nil, controlSocket: String? = nil) {
         self.errorsToStandardError = errorsToStandardError
+        self.controlSocket = controlSocket
         self.requireIncludedFiles = requireIncludedFiles
+        self.statusAddress = statusAddress
         self.configFile = configFile
         self.configID = configID
         self.halves = halves
@@ -90,6 +101,18 @@ public enum Daemon {
 
         let coordinator = ReloadCoordinator(options: options, state: halves.loaded, checker: halves.checker,
                                             vrrp: halves.vrrp, sync: halves.sync, notifier: notifier, logger: logger)
+        StatusMetrics.bootstrapEvents()
+        let status: StatusService?, control: ControlService?
+        do {
+            let sources = StatusSources(checker: halves.checker, vrrp: halves.vrrp, coordinator: coordinator,
+                                        configFile: options.configFile, ipvs: halves.checker == nil ? nil : try? IPVSClient())
+            status = try startStatusServer(options, sources: sources, logger: logger)
+            control = try startControlSocket(options, sources: sources, coordinator: coordinator, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            writeStandardError("vigil: \(error)\n")
+            return 1
+        }
         // keepalived's data, statistics and JSON dump signals must not end the process before
         // they are implemented: their default action is to terminate.
         signal(SIGRTMIN_JSON, SIG_IGN)
@@ -100,6 +123,8 @@ public enum Daemon {
             if let sync = halves.sync { services.append(.init(service: ConnectionSyncService(sync: sync, vrrp: vrrp))) }
         }
         services.append(.init(service: SignalService(coordinator: coordinator, logger: logger)))
+        if let status { services.append(.init(service: status)) }
+        if let control { services.append(.init(service: control)) }
         // Last, so it is the first told to stop: STOPPING=1 goes out before anything is released.
         services.append(.init(service: ReadinessService(checker: halves.checker, vrrp: halves.vrrp, notifier: notifier,
                                                         summary: halves.summary, logger: logger)))
@@ -116,6 +141,42 @@ public enum Daemon {
         }
         logger.notice("Stopped Vigil")
         return 0
+    }
+
+    /// Binds the status server `options` ask for; nil when turned off, or when the default
+    /// address cannot be bound (a warning: another Vigil may hold it). Throws when an address
+    /// given explicitly cannot be bound.
+    static func startStatusServer(_ options: DaemonOptions, sources: StatusSources, logger: Logger) throws -> StatusService? {
+        let address = options.statusAddress ?? .defaultAddress
+        guard case .listen(let host, let port) = address else { return nil }
+        let routes = StatusRoutes(sources: sources, liveness: Liveness(sources: sources, bound: options.stallBound))
+        do {
+            return try StatusService.bind(host: host, port: port, routes: routes, logger: Logger(label: "vigil.status"))
+        } catch {
+            if options.statusAddress == nil {
+                logger.warning("status server not started: cannot listen on \(address) (\(error)); --status-address sets another address, none turns it off")
+                return nil
+            }
+            throw DaemonStartError(message: "--status-address \(address): cannot listen: \(error)", diagnostics: [])
+        }
+    }
+
+    /// Binds the control socket `options` ask for; nil when turned off, or when the default path
+    /// cannot be bound (a warning). Throws when a path given explicitly cannot be bound.
+    static func startControlSocket(_ options: DaemonOptions, sources: StatusSources, coordinator: ReloadCoordinator,
+                                   logger: Logger) throws -> ControlService? {
+        let path = options.controlSocket ?? ControlService.defaultPath
+        guard path != "none" else { return nil }
+        do {
+            return try ControlService.bind(path: path, commands: ControlCommands(sources: sources, coordinator: coordinator),
+                                           logger: Logger(label: "vigil.control"))
+        } catch {
+            if options.controlSocket == nil {
+                logger.warning("control socket not started: cannot listen on \(path) (\(error)); --control-socket sets another path, none turns it off")
+                return nil
+            }
+            throw DaemonStartError(message: "--control-socket \(path): cannot listen: \(error)", diagnostics: [])
+        }
     }
 
     /// The halves a configuration asks for, built but not started.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HealthCheck
 import IPVS
@@ -40,6 +41,16 @@ public actor ReloadCoordinator {
     public private(set) var applied = 0
     public private(set) var refused = 0
     public private(set) var last: ReloadOutcome?
+    /// SHA-256 (hex) of the configuration file as last loaded, at start or by an applied reload.
+    public private(set) var configHash: String?
+
+    /// The VRRP settings of the configuration last loaded.
+    var runningVRRPSettings: VRRPSettings { state.vrrp }
+
+    /// What `/status` shows of the configuration and its reloads.
+    func statusView() -> (hash: String?, applied: Int, refused: Int, last: ReloadOutcome?) {
+        (configHash, applied, refused, last)
+    }
 
     init(options: DaemonOptions, state: LoadedConfiguration, checker: CheckerService?, vrrp: VRRPService?,
          sync: ConnectionSync?, notifier: SystemdNotifier, logger: Logger) {
@@ -50,6 +61,13 @@ public actor ReloadCoordinator {
         self.vrrp = vrrp
         self.notifier = notifier
         self.logger = logger
+        self.configHash = Self.hash(of: options.configFile)
+    }
+
+    /// SHA-256 of the file at `path` in hex; nil when it cannot be read.
+    static func hash(of path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// One reload, `trigger` naming what asked for it in the log.
@@ -111,6 +129,7 @@ public actor ReloadCoordinator {
         for line in changes { logger.notice("reload: \(line)") }
         logger.notice("Reload finished: \(changes.isEmpty ? "no changes" : "\(changes.count) changes"), \(operations) IPVS operations")
         applied += 1
+        configHash = Self.hash(of: options.configFile)
         let outcome = ReloadOutcome(result: .applied, diagnostics: diagnostics, changes: changes, operations: operations, finishedAt: Date())
         last = outcome
         return outcome

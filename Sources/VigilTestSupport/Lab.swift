@@ -67,6 +67,51 @@ public enum Lab {
         return FileManager.default.isExecutableFile(atPath: fallback) ? fallback : nil
     }
 
+    /// The package's root directory (for Scripts/ and Docs/).
+    public static let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A python3 that has jsonschema and prometheus_client (PyPI), for Scripts/status/check.py:
+    /// the one on PATH, else pyenv's (the lab VM's PATH leaves pyenv out); nil when none has them.
+    public static let statusPython: String? = {
+        var candidates = [which("python3")].compactMap { $0 }
+        let versions = "/root/.pyenv/versions"
+        for v in (try? FileManager.default.contentsOfDirectory(atPath: versions)) ?? [] { candidates.append("\(versions)/\(v)/bin/python3") }
+        candidates.append("/usr/bin/python3")
+        return candidates.first { run($0, ["-c", "import jsonschema, prometheus_client"]) == 0 }
+    }()
+
+    public static let statusPythonReason: Comment = "needs python3 with jsonschema and prometheus_client: run `make setup`"
+
+    /// Scripts/status/check.py against a status server at `base` (`--vrrp`, `--lvs`, `--kernel`):
+    /// its exit status and output (one JSON line of what it read, or the problem).
+    public static func checkStatus(_ base: String, _ flags: [String]) -> (Int32, String) {
+        guard let python = statusPython else { return (-1, "\(statusPythonReason)") }
+        return capture(python, [packageRoot + "/Scripts/status/check.py", base] + flags)
+    }
+
+    /// GET `url` (curl): the HTTP status (0 when unreachable) and the body.
+    public static func httpGet(_ url: String, method: String = "GET") -> (Int, String) {
+        let (rc, out) = capture("/usr/bin/curl", ["-s", "-m", "10", "-X", method, "-w", "\n%{http_code}", url])
+        guard rc == 0, let nl = out.lastIndex(of: "\n") else { return (0, out) }
+        return (Int(out[out.index(after: nl)...]) ?? 0, String(out[..<nl]))
+    }
+
+    /// Runs a program to completion: its exit status (-1 if it could not start) and its standard
+    /// output followed by its standard error.
+    public static func capture(_ executable: String, _ arguments: [String]) -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        do { try p.run() } catch { return (-1, "\(error)") }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Runs a program to completion and returns its exit status (-1 if it could not start).
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String]) -> Int32 {

@@ -40,6 +40,7 @@ enum DaemonMode {
             releaseIPVS: !options.dontReleaseIPVS, reconcileInterval: options.reconcileInterval.map { .seconds($0) },
             pidFiles: [options.pidFile, options.vrrpPidFile, options.checkersPidFile].compactMap { $0 },
             dumpConfiguration: options.dumpConf, requireIncludedFiles: options.allConfig,
-            errorsToStandardError: !options.logConsole))
+            errorsToStandardError: !options.logConsole, statusAddress: options.statusAddress,
+            controlSocket: options.controlSocket))
     }
 }

@@ -19,6 +19,10 @@ struct Vigil: AsyncParsableCommand {
     /// optional arguments of `-g [FILE]` and `-t[=FILE]`.
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "ctl" {
+            await Ctl.main(Array(arguments.dropFirst()))
+            return
+        }
         if let first = arguments.first, ["genhash", "-T", "--genhash"].contains(first) {
             await Genhash.main(Array(arguments.dropFirst()))
             return
@@ -157,6 +161,17 @@ struct VigilOptions: ParsableArguments {
     @Option(name: .customLong("reconcile-interval"),
             help: "Seconds between re-reads of the kernel's IPVS table to repair drift (0.1 to 86400; not a keepalived option). Without it: every 5 s, or less often when a re-read would take over 1% of a CPU.")
     var reconcileInterval: Double?
+
+    @Option(name: .customLong("status-address"),
+            help: "Status server (read-only HTTP: /status, /metrics, /healthz, /readyz, /): HOST:PORT, [IPv6]:PORT or none (default 127.0.0.1:9901; not a keepalived option).",
+            transform: { text in
+                do throws(StatusAddressError) { return try StatusAddress(parsing: text) } catch { throw ValidationError(error.description) }
+            })
+    var statusAddress: StatusAddress?
+
+    @Option(name: .customLong("control-socket"),
+            help: "Control socket for `vigil ctl` (root-only Unix socket): PATH or none (default \(ControlService.defaultPath); not a keepalived option).")
+    var controlSocket: String?
 
     func validate() throws {
         if let reconcileInterval, !(reconcileInterval.isFinite && (0.1...86_400).contains(reconcileInterval)) {
