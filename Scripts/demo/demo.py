@@ -275,7 +275,7 @@ def judge(step, summary, folder, t0, t1, facts):
     elif step == "2":
         observed += f"; {record['facts']['failed_before_detection']} failed before the checker saw it"
     elif step in ("5", "6"):
-        observed += "; " + facts.get("reload_line", "no reload line").split("]")[-1].strip()
+        observed += "; " + facts.get("reload_line", "no reload line").split(" vigil: ")[-1].strip()
     record.update({"title": title, "expected": expected, "observed": observed, "result": result,
                    "checks": [{"check": d, "ok": ok} for d, ok in checks]})
     print(f"   observed: {observed}")

@@ -302,7 +302,8 @@ fi
 say "   dir1 holds $VIP and $GW; its IPVS table:"
 table 1 | detail
 SYNC=no
-ip netns exec "${P}dir1" ipvsadm -L --daemon 2>/dev/null | grep -q "master sync daemon" && SYNC=yes
+sync_master() { ip netns exec "${P}dir1" ipvsadm -L --daemon 2>/dev/null | grep -q "master sync daemon"; }
+wait_until 10 sync_master && SYNC=yes
 if [[ $SYNC == yes ]]; then
     say "   connection sync: $(ip netns exec "${P}dir1" ipvsadm -L --daemon | xargs) on dir1, $(ip netns exec "${P}dir2" ipvsadm -L --daemon | xargs) on dir2"
 else
@@ -311,6 +312,9 @@ fi
 ip netns exec "${P}client" "$PY" "$ROOT/Scripts/demo/demo.py" client $VIP 80 $ECHO_PORT "$W/client" > "$W/client.log" 2>&1 &
 disown
 wait_until 20 grep -q ' ok ' "$W/client/session" 2>/dev/null
+# Warm-up: the first requests race the directors' start (the checkers' first round).
+warm() { [[ $(tail -n 10 "$W/client/requests" 2>/dev/null | grep -vc FAIL) == 10 ]]; }
+wait_until 20 warm
 say "   client: 10 HTTP requests a second to $VIP:80, one echo exchange every 100 ms on $VIP:$ECHO_PORT"
 sleep 1
 
