@@ -79,7 +79,8 @@ final class LogOutput: Sendable {
 
     func write(level: Logger.Level, label: String, message: String) {
         if destinations.syslog {
-            withVaList([message]) { vsyslog(Self.priority(level), "%s", $0) }
+            // "%s" takes a C string: a Swift String is no C variadic argument.
+            message.withCString { text in withVaList([text]) { vsyslog(Self.priority(level), "%s", $0) } }
         }
         guard destinations.console || destinations.file != nil else { return }
         let line = "\(Self.timestamp()) \(label): \(message)\n"
