@@ -60,6 +60,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `vigil doctor`: the configuration checked against the host's facts, read through a protocol.
+        .target(name: "VigilDoctor", dependencies: ["KeepalivedConfig", "VigilSupport"]),
         // Wiring as services, reload, status.
         .target(name: "VigilDaemon", dependencies: [
             "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport", "CVigilSystem",
@@ -74,7 +76,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilDaemon", "KeepalivedConfig", "HealthCheck", "IPVS", "VigilSupport",
+            "VigilDaemon", "VigilDoctor", "KeepalivedConfig", "HealthCheck", "IPVS", "VigilSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -110,6 +112,9 @@ let package = Package(
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport", "VRRP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .testTarget(name: "VigilDoctorTests", dependencies: [
+            "VigilTestSupport", "VigilDoctor", "VigilDaemon", "KeepalivedConfig", "VigilSupport",
         ]),
         // The checker half against the lab VM's IPVS kernel; skips with a reason elsewhere.
         .testTarget(name: "VigilDaemonKernelTests", dependencies: [

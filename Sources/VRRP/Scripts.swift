@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import KeepalivedConfig
 import VigilSupport
 
 /// Rise/fall bookkeeping of one `vrrp_script` (pure).
@@ -59,32 +60,12 @@ public struct ScriptSecurityError: Error, Sendable, Hashable, CustomStringConver
     public var description: String { "SECURITY VIOLATION - script \(path): \(reason)" }
 }
 
-/// keepalived's script security check: the script and every directory above it must be owned by
-/// root and not writable by group or others (unless the script runs as that non-root owner).
+/// keepalived's script security check (`scriptSecurityViolation`) against the file system.
 public func checkScriptSecurity(path: String, runAsUID: UInt32 = 0) throws(ScriptSecurityError) {
-    guard path.hasPrefix("/") else { throw ScriptSecurityError(path: path, reason: "path is not absolute") }
-    var components = path.split(separator: "/").map(String.init)
-    var current = path
-    while true {
+    let reason = scriptSecurityViolation(path: path, runAsUID: runAsUID) { p in
         var st = stat()
-        guard stat(current, &st) == 0 else { throw ScriptSecurityError(path: path, reason: "cannot stat \(current)") }
-        let owner = st.st_uid
-        if owner != 0 && owner != runAsUID {
-            throw ScriptSecurityError(path: path, reason: "\(current) is owned by uid \(owner), not root")
-        }
-        let writableByOthers = st.st_mode & (S_IWGRP | S_IWOTH) != 0
-        let sticky = st.st_mode & S_ISVTX != 0
-        if writableByOthers && !(sticky && current != path) {
-            throw ScriptSecurityError(path: path, reason: "\(current) is writable by non-root users")
-        }
-        if components.isEmpty { break }
-        components.removeLast()
-        current = "/" + components.joined(separator: "/")
-        if current == "/" && components.isEmpty {
-            // Check the root directory itself once, then stop.
-            var rs = stat()
-            if stat("/", &rs) == 0, rs.st_uid != 0 { throw ScriptSecurityError(path: path, reason: "/ is not owned by root") }
-            break
-        }
+        guard stat(p, &st) == 0 else { return nil }
+        return FileOwnership(uid: st.st_uid, mode: UInt32(st.st_mode))
     }
+    if let reason { throw ScriptSecurityError(path: path, reason: reason) }
 }

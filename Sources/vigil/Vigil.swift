@@ -19,6 +19,10 @@ struct Vigil: AsyncParsableCommand {
     /// optional arguments of `-g [FILE]` and `-t[=FILE]`.
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "doctor" {
+            DoctorCommand.main(Array(arguments.dropFirst()))
+            return
+        }
         if arguments.first == "ctl" {
             await Ctl.main(Array(arguments.dropFirst()))
             return
@@ -68,7 +72,10 @@ let vigilVersion = "Vigil 0.6 (keepalived 2.2.7 compatible configuration and com
 /// Flags shared by every mode, spelled as keepalived spells them.
 struct VigilOptions: ParsableArguments {
     @Option(name: [.customShort("f"), .customLong("use-file")], help: "Configuration file.")
-    var file: String = "/etc/keepalived/keepalived.conf"
+    var file: String = VigilOptions.defaultFile
+
+    /// keepalived's default configuration file, which Vigil reads in its place.
+    static let defaultFile = "/etc/keepalived/keepalived.conf"
 
     @Flag(name: [.customShort("t"), .customLong("config-test")], help: "Check the configuration and exit (0: runnable, 1: errors); -t=FILE writes the report to FILE.")
     var configTest = false
