@@ -113,9 +113,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "VigilDoctorTests", dependencies: [
-            "VigilTestSupport", "VigilDoctor", "VigilDaemon", "KeepalivedConfig", "VigilSupport",
-        ]),
+        .testTarget(name: "VigilDoctorTests", dependencies: ["VigilTestSupport", "VigilDoctor", "KeepalivedConfig", "VigilSupport"]),
         // The checker half against the lab VM's IPVS kernel; skips with a reason elsewhere.
         .testTarget(name: "VigilDaemonKernelTests", dependencies: [
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",
