@@ -8,7 +8,7 @@ SBINDIR = $(DESTDIR)$(PREFIX)/sbin
 FUZZ_SHORT ?= 3
 MODE ?= nat
 
-.PHONY: all setup build release install demo test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload \
+.PHONY: all setup build release install package check-package demo test test-host test-vm bench-ipvs bench-config bench-checkers bench-failover bench-reload \
 	fuzz-config fuzz-icmp fuzz-dns fuzz-udp fuzz-decoders clean
 
 all: build
@@ -34,6 +34,16 @@ install: release
 	else \
 	  ln -sfn ipvsctl $(SBINDIR)/ipvsadm; \
 	fi
+
+# dist/vigil_VERSION_ARCH.deb: release vigil and ipvsctl with the Swift runtime linked statically,
+# stripped, man pages from --help, the systemd unit, a default config (Docs/packaging.md).
+package:
+	bash Scripts/package/build-deb.sh
+
+# The package's binaries in a bare Debian root without Swift (debootstrap, cached in .package-cache/).
+check-package: package
+	bash Scripts/package/build-chroot.sh
+	bash Scripts/package/check-chroot.sh
 
 # The whole product, narrated: two vigil directors, three backends, a client; a backend down, all
 # down, a reload, a broken reload, the master killed and restarted (Docs/demo.md). In the lab VM

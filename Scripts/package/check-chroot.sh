@@ -19,6 +19,9 @@ if [ -z "$DEB" ] || [ ! -x "$DIST/root/usr/sbin/vigil" ]; then
     exit 77
 fi
 fail() { echo "check-chroot: FAILED: $*"; exit 1; }
+# chroot with /proc mounted in a private mount namespace (gone when the command ends): the static
+# Swift runtime reads the command line from /proc/self/cmdline, as every real host and container has it.
+in_root() { unshare --mount --propagation private sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' "$ROOT" "$@"; }
 step() { echo "check-chroot: $*"; }
 
 for dir in /opt/swift /usr/lib/swift /usr/share/swift; do
@@ -40,17 +43,21 @@ rm -rf "$STAGE"; mkdir -p "$STAGE"
 cp "$DIST/root/usr/sbin/vigil" "$DIST/root/usr/sbin/ipvsctl" "$STAGE/"
 cp Fixtures/config/seeds/001-sealos-master.conf "$STAGE/keepalived.conf"
 
-chroot "$ROOT" /tmp/vigil-check/vigil -t -f /tmp/vigil-check/keepalived.conf || fail "vigil -t in the chroot"
+out=$(chroot "$ROOT" /tmp/vigil-check/vigil -t -f /tmp/vigil-check/keepalived.conf 2>&1) && fail "without /proc, vigil ran anyway: $out"
+echo "$out" | grep -q "mount /proc" || fail "without /proc, vigil did not say why it stopped: $out"
+step "without /proc: vigil refuses with: $out"
+in_root /tmp/vigil-check/vigil -t -f /tmp/vigil-check/keepalived.conf || fail "vigil -t in the chroot"
 step "vigil -t -f <sealos fixture>: ok without Swift"
-chroot "$ROOT" /tmp/vigil-check/ipvsctl --help >/dev/null || fail "ipvsctl --help in the chroot"
+in_root /tmp/vigil-check/ipvsctl --help >/dev/null || fail "ipvsctl --help in the chroot"
 step "ipvsctl --help: ok without Swift"
 
 dpkg --root="$ROOT" -i "$DEB" || fail "dpkg --root -i $DEB"
 [ -x "$ROOT/usr/sbin/vigil" ] && [ -x "$ROOT/usr/sbin/ipvsctl" ] || fail "binaries not installed"
 [ "$(readlink "$ROOT/etc/alternatives/ipvsadm")" = /usr/sbin/ipvsctl ] || fail "ipvsadm alternative not set"
 [ -s "$ROOT/etc/keepalived/keepalived.conf" ] || fail "no default /etc/keepalived/keepalived.conf"
-chroot "$ROOT" /usr/sbin/vigil -t || fail "installed vigil -t on the default configuration"
-chroot "$ROOT" /usr/sbin/ipvsadm -h >/dev/null 2>&1 || chroot "$ROOT" /usr/sbin/ipvsadm --help >/dev/null || fail "ipvsadm (the alternative) does not run"
+in_root /usr/sbin/vigil -t || fail "installed vigil -t on the default configuration"
+in_root /usr/sbin/ipvsadm -h > "$STAGE/ipvsadm-h.txt" 2>&1 || true
+grep -qE "Usage:|Can.t initialize ipvs" "$STAGE/ipvsadm-h.txt" || { cat "$STAGE/ipvsadm-h.txt"; fail "ipvsadm (the alternative) does not run"; }
 step "dpkg --root -i: installed; /usr/sbin/vigil -t on the default config and ipvsadm -> ipvsctl run"
 
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "$NS" 2>/dev/null; then
@@ -70,7 +77,7 @@ vrrp_instance VI_CHROOT {
     }
 }
 CONF
-    ip netns exec "$NS" chroot "$ROOT" /usr/sbin/vigil -n -l -P -f /tmp/vigil-check/vrrp.conf \
+    ip netns exec "$NS" unshare --mount --propagation private sh -c 'mount -t proc proc "$0/proc" && mount --rbind /sys "$0/sys" && exec chroot "$0" "$@"' "$ROOT" /usr/sbin/vigil -n -l -P -f /tmp/vigil-check/vrrp.conf \
         --control-socket none --status-address 127.0.0.1:9901 > "$STAGE/daemon.log" 2>&1 &
     DAEMON=$!
     ok=

@@ -12,6 +12,7 @@ import VigilSupport
 @main
 enum Entry {
     static func main() async {
+        requireCommandLine("ipvsctl")
         let argv = CommandLine.arguments
         let argv0 = argv.first ?? "ipvsadm"
         if argv0.split(separator: "/").last == "ipvsadm" {

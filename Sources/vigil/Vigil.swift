@@ -9,6 +9,7 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Layer-4 load-balancer controller: IPVS health checking and VRRP, configured by keepalived.conf.",
+        discussion: "Also: `vigil doctor [-f FILE] [--json]` checks this host for the configuration (modules, sysctls, capabilities, interfaces, peers, scripts, the status address; see vigil doctor --help); `vigil ctl status|reload` talks to a running vigil.",
         subcommands: [Genhash.self]
     )
 
@@ -18,6 +19,7 @@ struct Vigil: AsyncParsableCommand {
     /// `genhash` / `-T` (its own `-p PORT` is not vigil's `-p PIDFILE`), `--signum`, and the
     /// optional arguments of `-g [FILE]` and `-t[=FILE]`.
     static func main() async {
+        requireCommandLine("vigil")
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "doctor" {
             DoctorCommand.main(Array(arguments.dropFirst()))
