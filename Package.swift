@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // `vigil doctor`: the configuration checked against the host's facts, read through a protocol.
-        .target(name: "VigilDoctor", dependencies: ["KeepalivedConfig", "VigilSupport"]),
+        .target(name: "VigilDoctor", dependencies: ["KeepalivedConfig", "VRRP", "VigilSupport"]),
         // Wiring as services, reload, status.
         .target(name: "VigilDaemon", dependencies: [
             "IPVS", "KeepalivedConfig", "HealthCheck", "VRRP", "VigilSupport", "CVigilSystem",
@@ -113,7 +113,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "VigilDoctorTests", dependencies: ["VigilTestSupport", "VigilDoctor", "KeepalivedConfig", "VigilSupport"]),
+        .testTarget(name: "VigilDoctorTests", dependencies: ["VigilTestSupport", "VigilDoctor", "KeepalivedConfig", "VRRP", "VigilSupport"]),
         // The checker half against the lab VM's IPVS kernel; skips with a reason elsewhere.
         .testTarget(name: "VigilDaemonKernelTests", dependencies: [
             "VigilTestSupport", "VigilDaemon", "HealthCheck", "IPVS", "KeepalivedConfig", "VigilSupport",

@@ -8,20 +8,26 @@ public struct DoctorOptions: Sendable, Hashable {
     /// The configuration's networking uses source NAT for IPVS traffic, so `net.ipv4.vs.conntrack`
     /// must be on. keepalived.conf has no such option today: callers set it (see Docs/doctor.md).
     public var usesSNAT: Bool
+    /// Listen for other routers' advertisements on each VRRP interface (about one advert interval).
+    public var listensForPeers: Bool
 
-    public init(statusAddress: (host: String, port: Int)? = ("127.0.0.1", 9901), usesSNAT: Bool = false) {
+    public init(statusAddress: (host: String, port: Int)? = ("127.0.0.1", 9901), usesSNAT: Bool = false,
+                listensForPeers: Bool = true) {
         self.statusAddress = statusAddress
         self.usesSNAT = usesSNAT
+        self.listensForPeers = listensForPeers
     }
 
     public static func == (a: DoctorOptions, b: DoctorOptions) -> Bool {
         a.statusAddress?.host == b.statusAddress?.host && a.statusAddress?.port == b.statusAddress?.port && a.usesSNAT == b.usesSNAT
+            && a.listensForPeers == b.listensForPeers
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(statusAddress?.host)
         hasher.combine(statusAddress?.port)
         hasher.combine(usesSNAT)
+        hasher.combine(listensForPeers)
     }
 }
 
@@ -37,6 +43,7 @@ public enum Doctor {
         context.checkSysctls(usesSNAT: options.usesSNAT)
         context.checkInterfaces()
         context.checkPeers()
+        if options.listensForPeers { context.checkAdvertisingPeers() }
         context.checkScripts()
         context.checkStatusAddress(options.statusAddress)
         return DoctorReport(config: path, findings: context.findings)

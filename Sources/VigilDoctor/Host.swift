@@ -1,5 +1,6 @@
 import VigilSupport
 import KeepalivedConfig
+import struct VRRP.VRRPAdvertisement
 
 /// One network interface as `getifaddrs(3)` reports it.
 public struct HostInterface: Sendable, Hashable {
@@ -50,6 +51,25 @@ public enum RouteProbe: Sendable, Hashable {
     case unreachable(String)
 }
 
+/// A VRRP advertisement heard on an interface, and who sent it.
+public struct ObservedAdvertisement: Sendable, Hashable {
+    public var source: IPAddress
+    public var advertisement: VRRPAdvertisement
+
+    public init(source: IPAddress, advertisement: VRRPAdvertisement) {
+        self.source = source
+        self.advertisement = advertisement
+    }
+}
+
+/// What listening for VRRP advertisements on an interface gave.
+public enum AdvertisementWatch: Sendable, Hashable {
+    /// Every well-formed advertisement heard, any VRID.
+    case heard([ObservedAdvertisement])
+    /// The raw socket could not be opened or bound (no CAP_NET_RAW, no such interface).
+    case failed(String)
+}
+
 /// `stat(2)` of one path, as the doctor needs it.
 public struct FileStatus: Sendable, Hashable {
     public var ownership: FileOwnership
@@ -74,6 +94,9 @@ public protocol DoctorHost {
     func route(to destination: IPAddress) -> RouteProbe
     /// The uid of a user name (`getpwnam(3)`); nil when there is no such user.
     func userID(_ name: String) -> UInt32?
+    /// Listens for IPv4 VRRP advertisements (IP protocol 112, group 224.0.0.18 and unicast) on
+    /// `interface` for `duration`.
+    func advertisements(on interface: String, for duration: Duration) -> AdvertisementWatch
     /// `$PATH`, for scripts named without a directory.
     var searchPath: [String] { get }
 }

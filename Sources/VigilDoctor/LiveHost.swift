@@ -6,6 +6,8 @@ import Musl
 import Foundation
 import KeepalivedConfig
 import VigilSupport
+import enum VRRP.VRRPCodec
+import enum VRRP.VRRPConstants
 
 /// The running system's facts, read from /proc, /sys, /lib/modules and a few probing sockets.
 /// Nothing here changes the host: a bind probe closes its socket, a route probe sends nothing.
@@ -122,6 +124,51 @@ public struct LiveHost: DoctorHost {
         }) else { return .unreachable("getsockname: \(Errno.current)") }
         let holder = interfaces().first { $0.addresses.contains(source) }?.name
         return .via(interface: holder, source: source)
+    }
+
+    public func advertisements(on interface: String, for duration: Duration) -> AdvertisementWatch {
+        let index = if_nametoindex(interface)
+        guard index != 0 else { return .failed("no interface \(interface)") }
+        let fd = socket(AF_INET, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(VRRPConstants.ipProtocol))
+        guard fd >= 0 else { return .failed("raw IPPROTO_VRRP socket: \(Errno.current)") }
+        defer { close(fd) }
+        var name = Array(interface.utf8) + [0]
+        /// `SO_BINDTODEVICE`.
+        let bindToDevice: Int32 = 25
+        guard setsockopt(fd, SOL_SOCKET, bindToDevice, &name, socklen_t(name.count)) == 0 else {
+            return .failed("SO_BINDTODEVICE \(interface): \(Errno.current)")
+        }
+        var join = ip_mreqn()
+        join.imr_multiaddr.s_addr = in_addr_t(VRRPConstants.multicastV4.bytes.withUnsafeBytes { $0.load(as: UInt32.self) })
+        join.imr_ifindex = Int32(index)
+        /// `IP_ADD_MEMBERSHIP`.
+        let addMembership: Int32 = 35
+        guard setsockopt(fd, Int32(IPPROTO_IP), addMembership, &join, socklen_t(MemoryLayout<ip_mreqn>.size)) == 0 else {
+            return .failed("IP_ADD_MEMBERSHIP 224.0.0.18 on \(interface): \(Errno.current)")
+        }
+        var heard: [ObservedAdvertisement] = []
+        let deadline = ContinuousClock.now + duration
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while heard.count < 1000 {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { break }
+            let (s, atto) = left.components
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(s * 1000 + atto / 1_000_000_000_000_000) + 1)
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { break }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n >= 20 else { continue }
+            let packet = buffer[0..<n]
+            // The IPv4 header a raw socket delivers: its length, the TTL, the addresses (RFC 791 section 3.1).
+            let headerLength = Int(packet[0] & 0x0F) * 4
+            guard headerLength >= 20, n > headerLength,
+                  let source = IPAddress(bytes: packet[12..<16]), let destination = IPAddress(bytes: packet[16..<20]) else { continue }
+            if let advertisement = try? VRRPCodec.decode(packet[headerLength...], source: source, destination: destination, ttl: packet[8]) {
+                heard.append(ObservedAdvertisement(source: source, advertisement: advertisement))
+            }
+        }
+        return .heard(heard)
     }
 
     public func userID(_ name: String) -> UInt32? {

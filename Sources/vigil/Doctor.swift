@@ -25,6 +25,9 @@ struct DoctorCommand: ParsableCommand {
     @Flag(name: .customLong("snat"), help: "IPVS traffic is source-NATed by netfilter here (checks net.ipv4.vs.conntrack).")
     var snat = false
 
+    @Flag(name: .customLong("no-listen"), help: "Do not listen about one advert interval per VRRP interface for other routers on the same VRID.")
+    var noListen = false
+
     @Flag(name: .customLong("json"), help: "Print one JSON object (Docs/doctor.md) instead of text.")
     var json = false
 
@@ -34,7 +37,7 @@ struct DoctorCommand: ParsableCommand {
         case .listen(let host, let port): (host, port)
         }
         let report = Doctor.examine(path: file, configID: configID, host: LiveHost(),
-                                    options: DoctorOptions(statusAddress: address, usesSNAT: snat))
+                                    options: DoctorOptions(statusAddress: address, usesSNAT: snat, listensForPeers: !noListen))
         writeStandardOutput(json ? report.json + "\n" : report.text)
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
     }

@@ -162,4 +162,49 @@ struct DoctorBinaryTests {
         #expect(out.contains("error   status.address"), "\(out)")
         #expect(out.contains("fix: ss -ltnp 'sport = :9901'"))
     }
+
+    @Test("A router in another namespace advertising the same VRID with another VIP is an error once heard")
+    func conflictingRouter() async throws {
+        let ns = try DoctorNamespace()
+        let peer = "\(ns.name)-peer"
+        #expect(Lab.run("/sbin/ip", ["netns", "add", peer]) == 0)
+        defer { _ = Lab.run("/sbin/ip", ["netns", "del", peer]) }
+        for command in [["-n", ns.name, "link", "set", "vd1", "netns", peer], ["-n", peer, "addr", "add", "192.0.2.2/24", "dev", "vd1"],
+                        ["-n", peer, "link", "set", "vd1", "up"], ["-n", peer, "link", "set", "lo", "up"]] {
+            #expect(Lab.run("/sbin/ip", command) == 0, "ip \(command)")
+        }
+        let vigil = try #require(Lab.builtProduct("vigil"))
+        let conf = try ns.write("peer.conf", """
+        vrrp_instance OTHER {
+            state MASTER
+            interface vd1
+            virtual_router_id 52
+            priority 200
+            advert_int 1
+            virtual_ipaddress {
+                192.0.2.222/32
+            }
+        }
+        """)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/sbin/ip")
+        daemon.arguments = ["netns", "exec", peer, vigil, "-n", "-G", "-P", "-f", conf, "--status-address", "none", "--control-socket", "none"]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        var finding: [String: Any] = [:]
+        for _ in 0..<8 {
+            let (_, f) = try Self.findings(ns)
+            finding = f["vrrp.VI_D.vrid"] ?? [:]
+            if finding["severity"] as? String == "error" { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(finding["severity"] as? String == "error", "\(finding)")
+        #expect((finding["message"] as? String)?.contains("192.0.2.2 already advertises VRID 52") == true, "\(finding)")
+        #expect((finding["message"] as? String)?.contains("[192.0.2.222]") == true, "\(finding)")
+    }
 }

@@ -25,6 +25,7 @@ struct FakeHost: DoctorHost {
     var routes: [IPAddress: RouteProbe] = [:]
     var users: [String: UInt32] = [:]
     var searchPath = ["/usr/sbin", "/usr/bin"]
+    var heard: [String: AdvertisementWatch] = [:]
 
     func sysctl(_ name: String) -> String? { sysctls[name] }
     func module(_ name: String) -> ModuleState { modules[name] ?? .loadable }
@@ -36,6 +37,7 @@ struct FakeHost: DoctorHost {
         routes[destination] ?? .via(interface: "eth0", source: IPAddress("192.0.2.1")!)
     }
     func userID(_ name: String) -> UInt32? { users[name] }
+    func advertisements(on interface: String, for duration: Duration) -> AdvertisementWatch { heard[interface] ?? .heard([]) }
 
     /// An executable script owned by root, mode 0755.
     mutating func addScript(_ path: String, uid: UInt32 = 0, mode: UInt32 = 0o100755) { files[path] = FileStatus(uid: uid, mode: mode) }
