@@ -41,6 +41,13 @@ help2man --no-info --section 8 --no-discard-stderr --name "IPVS load balancing a
 help2man --no-info --section 8 --no-discard-stderr --name "inspect and edit the kernel's IPVS tables (ipvsadm-compatible)" \
     --version-string "$VERSION" "$ROOT/usr/sbin/ipvsctl" | gzip -9n > "$ROOT/usr/share/man/man8/ipvsctl.8.gz"
 
+WRAP=$(mktemp -d)
+printf '#!/bin/sh\nexec "%s" doctor "$@"\n' "$PWD/$ROOT/usr/sbin/vigil" > "$WRAP/vigil-doctor"
+chmod +x "$WRAP/vigil-doctor"
+help2man --no-info --section 8 --no-discard-stderr --name "check this host for a keepalived.conf before running vigil" \
+    --version-string "$VERSION" "$WRAP/vigil-doctor" | gzip -9n > "$ROOT/usr/share/man/man8/vigil-doctor.8.gz"
+rm -rf "$WRAP"
+
 SIZE=$(du -sk --exclude=DEBIAN "$ROOT" | cut -f1)
 cat > "$ROOT/DEBIAN/control" <<CONTROL
 Package: vigil
