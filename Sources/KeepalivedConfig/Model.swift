@@ -303,12 +303,19 @@ public struct TrackFile: Sendable, Codable, Hashable {
     /// Default weight (default 1).
     public var weight: Int
     public var reverse: Bool
+    /// `init_file [VALUE] [overwrite]`: the value written at start (nil: no init_file).
+    public var initialValue: Int?
+    /// `overwrite`: the value replaces an existing file's content too.
+    public var overwrite: Bool
 
-    public init(name: String, file: String = "", weight: Int = 1, reverse: Bool = false) {
+    public init(name: String, file: String = "", weight: Int = 1, reverse: Bool = false, initialValue: Int? = nil,
+                overwrite: Bool = false) {
         self.name = name
         self.file = file
         self.weight = weight
         self.reverse = reverse
+        self.initialValue = initialValue
+        self.overwrite = overwrite
     }
 }
 
@@ -862,11 +869,14 @@ public struct FileCheck: Sendable, Codable, Hashable {
     public var trackFile: String
     public var weight: Int?
     public var reverse: Bool
+    /// `dynamic`: the file's number (times the weight) sets the real server's weight.
+    public var dynamic: Bool
 
-    public init(trackFile: String, weight: Int? = nil, reverse: Bool = false) {
+    public init(trackFile: String, weight: Int? = nil, reverse: Bool = false, dynamic: Bool = false) {
         self.trackFile = trackFile
         self.weight = weight
         self.reverse = reverse
+        self.dynamic = dynamic
     }
 }
 
