@@ -199,6 +199,26 @@ public struct DNSCheckSettings: Sendable, Hashable, Codable {
     }
 }
 
+/// FILE_CHECK settings: the real server's weight and state from a `track_file`'s number.
+public struct FileCheckSettings: Sendable, Hashable, Codable {
+    /// The tracked file (`track_file`'s `file`).
+    public var path: String
+    /// The multiplier of the file's value (the checker's `weight`, else the track_file's); 0:
+    /// a non-zero value is a failure.
+    public var weight: Int
+    /// `reverse`: the product is negated (with weight 0: a zero value is the failure).
+    public var reverse: Bool
+    /// The real server's configured weight, to which the product is added.
+    public var baseWeight: UInt32
+
+    public init(path: String, weight: Int = 1, reverse: Bool = false, baseWeight: UInt32 = 1) {
+        self.path = path
+        self.weight = weight
+        self.reverse = reverse
+        self.baseWeight = baseWeight
+    }
+}
+
 /// Which probe a checker runs.
 public enum CheckKind: Sendable, Hashable, Codable {
     case tcp(ConnectionSettings)
@@ -209,6 +229,7 @@ public enum CheckKind: Sendable, Hashable, Codable {
     case dns(DNSCheckSettings)
     /// PING_CHECK: the connection's port is unused.
     case ping(ConnectionSettings)
+    case file(FileCheckSettings)
 
     /// keepalived's block name: TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, MISC_CHECK, UDP_CHECK,
     /// DNS_CHECK, PING_CHECK.
@@ -221,6 +242,7 @@ public enum CheckKind: Sendable, Hashable, Codable {
         case .udp: "UDP_CHECK"
         case .dns: "DNS_CHECK"
         case .ping: "PING_CHECK"
+        case .file: "FILE_CHECK"
         }
     }
 
@@ -232,7 +254,7 @@ public enum CheckKind: Sendable, Hashable, Codable {
         case .smtp(let s): s.connection
         case .udp(let u): u.connection
         case .dns(let d): d.connection
-        case .misc: nil
+        case .misc, .file: nil
         }
     }
 }

@@ -397,7 +397,7 @@ extension KeywordSupport {
         .init("DNS_CHECK", [.realServer], "DNS query check", s(lvs, "case .dns(let d)")),
         .init("UDP_CHECK", [.realServer], "UDP payload / reply check", s(lvs, "case .udp(let u)")),
         .init("PING_CHECK", [.realServer], "ICMP echo check", s(lvs, "case .ping(let p)")),
-        .init("FILE_CHECK", [.realServer], "weight from a track_file", .notSupported("FILE_CHECK is not implemented yet (track_file works in VRRP instances and sync groups)")),
+        .init("FILE_CHECK", [.realServer], "weight from a track_file", s(lvs, "case .file(let f)")),
 
         .init("connect_ip", network, "address checked", s(lvs, "c.connectIP")),
         .init("connect_port", network, "port checked", s(lvs, "c.connectPort")),
@@ -435,10 +435,11 @@ extension KeywordSupport {
         .init("require_reply", [.udpCheck], "a reply (matching HEX) is needed", s(lvs, "u.requireReply")),
         .init("min_reply_length", [.udpCheck], "shortest acceptable reply", s(lvs, "u.minimumReplyLength")),
         .init("max_reply_length", [.udpCheck], "longest acceptable reply", s(lvs, "u.maximumReplyLength")),
-        .init("track_file", [.fileCheck], "the track_file read", .notSupported("FILE_CHECK is not implemented yet (track_file works in VRRP instances and sync groups)")),
-        .init("dynamic", [.fileCheck], "the file's number sets the real server's weight", .notSupported("FILE_CHECK is not implemented yet (track_file works in VRRP instances and sync groups)")),
-        .init("file", [.fileCheck], "old name of track_file", .notSupported("FILE_CHECK is not implemented yet (track_file works in VRRP instances and sync groups)")),
-        .init("weight", [.fileCheck], "multiplier of the file's number (reverse negates)", .notSupported("FILE_CHECK is not implemented yet (track_file works in VRRP instances and sync groups)")),
+        .init("track_file", [.fileCheck], "the track_file read", s(lvs, "f.trackFile")),
+        .init("dynamic", [.fileCheck], "documented: the file's number adjusts the weight (keepalived's code does so with any non-zero weight)",
+              .notSupported("has no effect of its own: as in keepalived's check_file.c, a non-zero weight always adjusts the real server's weight")),
+        .init("file", [.fileCheck], "old name of track_file", s(lvs, "f.trackFile")),
+        .init("weight", [.fileCheck], "multiplier of the file's number (reverse negates)", s(lvs, "f.weight ?? def.weight")),
     ]
 
     private static let index: [KeywordBlock: [String: KeywordSupport]] = {

@@ -498,8 +498,15 @@ extension Resolver {
             case (.file, "dynamic"):
                 file.dynamic = ctx.bool(child)
             case (.file, "weight"):
-                file.weight = ctx.integer(child, in: -254...254, checkExtra: false)
-                if child.arguments.count > 1, child.arguments[1].text == "reverse" { file.reverse = true }
+                // keepalived's check_file.c: ±IPVS_WEIGHT_MAX, then `reverse` or `noreverse`.
+                file.weight = ctx.integer(child, in: -65535...65535, checkExtra: false)
+                if child.arguments.count > 1 {
+                    switch child.arguments[1].text {
+                    case "reverse": file.reverse = true
+                    case "noreverse": file.reverse = false
+                    default: ctx.error(.invalidValue, "`weight` expects `reverse` or `noreverse` after the number, not `\(child.arguments[1].text)`", at: child.arguments[1].location)
+                    }
+                }
             default:
                 ctx.unknownKeyword(child, in: block)
             }

@@ -42,7 +42,7 @@ import Testing
         "MASTER", "BACKUP", "SLAVE", "PASS", "AH", "inet", "inet6", "tcp", "tcpfin", "udp", "id", "maxlen", "port", "ttl",
         "group", "fwmark", "brd", "broadcast", "dev", "scope", "label", "src", "to", "via", "gw", "oif", "table", "metric",
         "preference", "priority", "default", "or", "tos", "dsfield", "realms", "mtu", "advmss", "rtt", "rttvar", "reordering",
-        "window", "lower_delay", "lower_repeat", "lower_delay_default", "lower_repeat_default",
+        "window", "reverse", "noreverse", "lower_delay", "lower_repeat", "lower_delay_default", "lower_repeat_default",
     ]
 
     @Test func everyListedKeywordIsAcceptedAndReportedAsItsStatusSays() {
