@@ -44,6 +44,26 @@ public struct StatusCodeSet: Sendable, Hashable, Codable {
     public func contains(_ code: Int) -> Bool { ranges.contains { $0.contains(code) } }
 }
 
+/// HTTP_GET / SSL_GET `regex`: a PCRE2 pattern over the body (keepalived's check_http.c).
+public struct BodyRegex: Sendable, Hashable, Codable {
+    public var pattern: String
+    /// keepalived's `regex_options` words (`caseless`, `multiline`, ...).
+    public var options: [String]
+    /// `regex_no_match`: the check passes when the body does not match.
+    public var noMatch: Bool
+    /// A match must start at or after `minOffset` and at or before `maxOffset` (body bytes).
+    public var minOffset: Int
+    public var maxOffset: Int?
+
+    public init(pattern: String, options: [String] = [], noMatch: Bool = false, minOffset: Int = 0, maxOffset: Int? = nil) {
+        self.pattern = pattern
+        self.options = options
+        self.noMatch = noMatch
+        self.minOffset = minOffset
+        self.maxOffset = maxOffset
+    }
+}
+
 /// One `url` block of HTTP_GET / SSL_GET. Every block must pass for the check to pass.
 public struct URLCheck: Sendable, Hashable, Codable {
     /// Request target, e.g. `/health`.
@@ -53,12 +73,16 @@ public struct URLCheck: Sendable, Hashable, Codable {
     public var digest: String?
     /// `virtualhost` for the Host header of this url; falls back to the checker's.
     public var virtualHost: String?
+    /// `regex` and its settings, if any.
+    public var regex: BodyRegex?
 
-    public init(path: String, statusCodes: StatusCodeSet = .success, digest: String? = nil, virtualHost: String? = nil) {
+    public init(path: String, statusCodes: StatusCodeSet = .success, digest: String? = nil, virtualHost: String? = nil,
+                regex: BodyRegex? = nil) {
         self.path = path
         self.statusCodes = statusCodes
         self.digest = digest?.lowercased()
         self.virtualHost = virtualHost
+        self.regex = regex
     }
 }
 

@@ -135,7 +135,11 @@ public struct LVSPlan: Sendable, Hashable {
         case .http(let h), .ssl(let h):
             let urls = h.urls.map {
                 URLCheck(path: $0.path, statusCodes: StatusCodeSet($0.statusCodes.map { $0.lower...max($0.lower, $0.upper) }),
-                         digest: $0.digest, virtualHost: $0.virtualhost)
+                         digest: $0.digest, virtualHost: $0.virtualhost,
+                         regex: $0.regex.map { [u = $0] in
+                             BodyRegex(pattern: $0, options: u.regexOptions, noMatch: u.regexNoMatch, minOffset: u.regexMinOffset ?? 0,
+                                       maxOffset: u.regexMaxOffset)
+                         })
             }
             let settings = HTTPCheckSettings(
                 connection: connection(h.connection, h.timing), urls: urls, virtualHost: h.virtualhost ?? vs.virtualhost,

@@ -650,6 +650,18 @@ extension Resolver {
                 url.virtualhost = ctx.word(child, expected: "a host name")
             case "regex":
                 url.regex = ctx.text(child, expected: "a regular expression")
+            case "regex_no_match":
+                url.regexNoMatch = ctx.bool(child)
+            case "regex_options":
+                for t in child.arguments {
+                    if HTTPURL.regexOptionNames.contains(t.text) { url.regexOptions.append(t.text) } else {
+                        ctx.warning(.unexpectedArgument, "unknown regex option `\(t.text)` (ignored, as keepalived does); valid: \(HTTPURL.regexOptionNames.joined(separator: ", "))", at: t.location)
+                    }
+                }
+            case "regex_min_offset":
+                url.regexMinOffset = ctx.integer(child, in: 0...Int(Int32.max))
+            case "regex_max_offset":
+                url.regexMaxOffset = ctx.integer(child, in: 0...Int(Int32.max))
             default:
                 ctx.unknownKeyword(child, in: .url)
             }
@@ -660,6 +672,16 @@ extension Resolver {
         }
         url.path = p
         if !codes.isEmpty { url.statusCodes = codes }
+        if url.regex == nil, url.regexNoMatch || !url.regexOptions.isEmpty || url.regexMinOffset != nil || url.regexMaxOffset != nil {
+            ctx.warning(.ignoredSetting, "`url` \(p): regex settings without `regex` are ignored (keepalived ignores them too)", at: node.location)
+            url.regexNoMatch = false
+            url.regexOptions = []
+            url.regexMinOffset = nil
+            url.regexMaxOffset = nil
+        }
+        if let lo = url.regexMinOffset, let hi = url.regexMaxOffset, lo > hi {
+            ctx.error(.valueOutOfRange, "`url` \(p): regex_min_offset \(lo) is above regex_max_offset \(hi) (keepalived ignores both; Vigil refuses)", at: node.location)
+        }
         return url
     }
 
