@@ -27,6 +27,8 @@ let package = Package(
             pkgConfig: "libnl-genl-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev", "libnl-route-3-dev"])]
         ),
+        // PCRE2 for HTTP_GET / SSL_GET `regex`, as keepalived uses it; imported by HealthCheck only.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         // System-call shims with no library behind them (epoll, eventfd, timerfd, setns, recvmmsg).
         .target(name: "CVigilSystem"),
         // Shared foundations with no I/O policy: IP addresses, the syscall funnel, error shape.
@@ -41,7 +43,7 @@ let package = Package(
         .target(name: "KeepalivedConfig", dependencies: ["VigilSupport"]),
         // Checkers, the scheduling pool, quorum and sorry-server logic.
         .target(name: "HealthCheck", dependencies: [
-            "CVigilSystem", "IPVS", "KeepalivedConfig", "VigilSupport",
+            "CPCRE2", "CVigilSystem", "IPVS", "KeepalivedConfig", "VigilSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for pkg in pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev kmod qemu-system-x86 \
+for pkg in pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libpcre2-dev kmod qemu-system-x86 \
            keepalived ipvsadm iproute2 tshark busybox-static python3-pip openssl procps psmisc curl chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -84,6 +84,7 @@ public func makeChecker(_ spec: CheckSpec, reactor: ProbeReactor, group: any Eve
     case .udp(let u): UDPChecker(settings: u, reactor: reactor)
     case .dns(let d): DNSChecker(settings: d, reactor: reactor)
     case .ping(let p): PingChecker(settings: p, reactor: reactor)
+    case .file(let f): FileChecker(settings: f)
     }
 }
 
@@ -332,6 +333,14 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     /// The last delay and its nanoseconds (delay_loop or delay_before_retry, converted once).
     private var lastDelay: Duration = .zero
     private var lastDelayNanoseconds: UInt64 = 0
+    /// A check is running (between its timer and its result).
+    private var running = false
+    /// ``checkNow()`` came while a check was running: the next one starts at once.
+    private var rerun = false
+    /// Timers still pending that ``checkNow()`` made redundant: each fires as a no-op.
+    private var staleTimers = 0
+    /// FILE_CHECK's inotify watch: a change checks at once.
+    private var watcher: FileWatcher?
 
     /// Set once a reload has dropped this probe: its pending timer and result do nothing.
     private var retired = false
@@ -360,6 +369,8 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
         self.published.withLock { $0.isUp = initiallyUp }
     }
 
+    deinit { watcher?.stop() }
+
     /// This probe's status at `now` (CLOCK_MONOTONIC ns); any thread.
     func status(now: UInt64) -> ProbeStatus {
         let p = published.withLock { $0 }
@@ -372,6 +383,13 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
 
     /// Schedules the first check after a random share of the warm-up, on the reactor thread.
     func start() {
+        if case .file(let f) = spec.kind {
+            do {
+                watcher = try FileWatcher(paths: [f.path], name: "vigil-file-check") { [weak self] _ in self?.checkNow() }
+            } catch {
+                sink.logger.warning("FILE_CHECK \(f.path): cannot watch it (\(error)); read every delay_loop only")
+            }
+        }
         reactor.execute { [self] in
             due = reactor.time &+ UInt64(state.firstDelay(random: Double.random(in: 0..<1)).nanoseconds)
             published.withLock { [due] in $0.due = due }
@@ -380,7 +398,24 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     }
 
     /// Stops this probe for good. Reactor thread only.
-    func retire() { retired = true }
+    func retire() {
+        retired = true
+        watcher?.stop()
+    }
+
+    /// Checks at once, off schedule (FILE_CHECK's file changed); any thread.
+    func checkNow() {
+        reactor.execute { [self] in
+            guard !retired else { return }
+            if running {
+                rerun = true
+                return
+            }
+            staleTimers += 1
+            due = reactor.time
+            reactorTimerFired()
+        }
+    }
 
     /// Runs the next check at ``due``.
     func arm() {
@@ -389,6 +424,15 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
 
     func reactorTimerFired() {
         guard !retired else { return }
+        if running {
+            staleTimers = max(0, staleTimers - 1)
+            return
+        }
+        if staleTimers > 0, due > reactor.time {
+            staleTimers -= 1
+            return
+        }
+        running = true
         let start = reactor.time
         started = start
         late = start >= due ? start - due : 0
@@ -401,6 +445,7 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
     }
 
     func exchangeFinished(_ result: CheckResult) {
+        running = false
         guard !reactor.isStopping, !retired else { return }
         let change = state.record(result)
         sink.record(success: result.isSuccess, late: late)
@@ -420,7 +465,8 @@ final class ScheduledProbe: ExchangeOwner, ReactorTimerTarget, @unchecked Sendab
         }
         due &+= lastDelayNanoseconds
         let now = reactor.time
-        if due < now { due = now }
+        if due < now || rerun { due = now }
+        rerun = false
         published.withLock { [due, started, isUp = state.isUp] p in
             p.isUp = isUp
             p.checks += 1
@@ -439,6 +485,7 @@ public func describeTarget(_ spec: CheckSpec) -> String {
     switch spec.kind {
     case .misc(let m): m.arguments.joined(separator: " ")
     case .ping(let c): c.address.description
+    case .file(let f): f.path
     default: spec.kind.connection?.target.description ?? ""
     }
 }

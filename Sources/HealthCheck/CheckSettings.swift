@@ -44,6 +44,26 @@ public struct StatusCodeSet: Sendable, Hashable, Codable {
     public func contains(_ code: Int) -> Bool { ranges.contains { $0.contains(code) } }
 }
 
+/// HTTP_GET / SSL_GET `regex`: a PCRE2 pattern over the body (keepalived's check_http.c).
+public struct BodyRegex: Sendable, Hashable, Codable {
+    public var pattern: String
+    /// keepalived's `regex_options` words (`caseless`, `multiline`, ...).
+    public var options: [String]
+    /// `regex_no_match`: the check passes when the body does not match.
+    public var noMatch: Bool
+    /// A match must start at or after `minOffset` and at or before `maxOffset` (body bytes).
+    public var minOffset: Int
+    public var maxOffset: Int?
+
+    public init(pattern: String, options: [String] = [], noMatch: Bool = false, minOffset: Int = 0, maxOffset: Int? = nil) {
+        self.pattern = pattern
+        self.options = options
+        self.noMatch = noMatch
+        self.minOffset = minOffset
+        self.maxOffset = maxOffset
+    }
+}
+
 /// One `url` block of HTTP_GET / SSL_GET. Every block must pass for the check to pass.
 public struct URLCheck: Sendable, Hashable, Codable {
     /// Request target, e.g. `/health`.
@@ -53,12 +73,16 @@ public struct URLCheck: Sendable, Hashable, Codable {
     public var digest: String?
     /// `virtualhost` for the Host header of this url; falls back to the checker's.
     public var virtualHost: String?
+    /// `regex` and its settings, if any.
+    public var regex: BodyRegex?
 
-    public init(path: String, statusCodes: StatusCodeSet = .success, digest: String? = nil, virtualHost: String? = nil) {
+    public init(path: String, statusCodes: StatusCodeSet = .success, digest: String? = nil, virtualHost: String? = nil,
+                regex: BodyRegex? = nil) {
         self.path = path
         self.statusCodes = statusCodes
         self.digest = digest?.lowercased()
         self.virtualHost = virtualHost
+        self.regex = regex
     }
 }
 
@@ -199,6 +223,26 @@ public struct DNSCheckSettings: Sendable, Hashable, Codable {
     }
 }
 
+/// FILE_CHECK settings: the real server's weight and state from a `track_file`'s number.
+public struct FileCheckSettings: Sendable, Hashable, Codable {
+    /// The tracked file (`track_file`'s `file`).
+    public var path: String
+    /// The multiplier of the file's value (the checker's `weight`, else the track_file's); 0:
+    /// a non-zero value is a failure.
+    public var weight: Int
+    /// `reverse`: the product is negated (with weight 0: a zero value is the failure).
+    public var reverse: Bool
+    /// The real server's configured weight, to which the product is added.
+    public var baseWeight: UInt32
+
+    public init(path: String, weight: Int = 1, reverse: Bool = false, baseWeight: UInt32 = 1) {
+        self.path = path
+        self.weight = weight
+        self.reverse = reverse
+        self.baseWeight = baseWeight
+    }
+}
+
 /// Which probe a checker runs.
 public enum CheckKind: Sendable, Hashable, Codable {
     case tcp(ConnectionSettings)
@@ -209,6 +253,7 @@ public enum CheckKind: Sendable, Hashable, Codable {
     case dns(DNSCheckSettings)
     /// PING_CHECK: the connection's port is unused.
     case ping(ConnectionSettings)
+    case file(FileCheckSettings)
 
     /// keepalived's block name: TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK, MISC_CHECK, UDP_CHECK,
     /// DNS_CHECK, PING_CHECK.
@@ -221,6 +266,7 @@ public enum CheckKind: Sendable, Hashable, Codable {
         case .udp: "UDP_CHECK"
         case .dns: "DNS_CHECK"
         case .ping: "PING_CHECK"
+        case .file: "FILE_CHECK"
         }
     }
 
@@ -232,7 +278,7 @@ public enum CheckKind: Sendable, Hashable, Codable {
         case .smtp(let s): s.connection
         case .udp(let u): u.connection
         case .dns(let d): d.connection
-        case .misc: nil
+        case .misc, .file: nil
         }
     }
 }

@@ -32,7 +32,7 @@ public struct DescriptorBudget: Sendable, Hashable {
             switch spec.kind {
             case .tcp, .smtp, .udp, .dns, .ping: onReactor += 1
             case .http(let h) where h.tls == nil: onReactor += 1
-            case .http, .misc: other += 1
+            case .http, .misc, .file: other += 1
             }
         }
         reactorProbes = onReactor

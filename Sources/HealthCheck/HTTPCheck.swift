@@ -93,6 +93,10 @@ public struct HTTPChecker: ReactorChecker {
                 guard let md5 else { return .failure("body larger than \(maxBody) bytes; digest not checked") }
                 guard md5 == want else { return .failure("digest \(md5) differs from \(want)") }
             }
+            if let r = url.regex {
+                guard complete else { return .failure("body larger than \(maxBody) bytes; regex not checked") }
+                if let problem = r.judge(body) { return .failure(problem) }
+            }
             return .success(weight: nil)
         }
     }

@@ -63,7 +63,8 @@ public struct LVSPlan: Sendable, Hashable {
             let realServers = vs.realServers.map { rs -> RealServerSpec in
                 var checks: [CheckSpec] = []
                 for checker in rs.checkers {
-                    let made = Self.checks(for: checker, realServer: rs, virtualServer: vs, global: config.global, hostName: hostName)
+                    let made = Self.checks(for: checker, realServer: rs, virtualServer: vs, global: config.global, trackFiles: config.trackFiles,
+                                           hostName: hostName)
                     if made.isEmpty {
                         notes.append("real_server \(rs.address): \(checker.kind.rawValue) is not run by Vigil yet; the server's other checkers decide")
                     }
@@ -127,14 +128,18 @@ public struct LVSPlan: Sendable, Hashable {
     }
 
     static func checks(for checker: Checker, realServer rs: RealServer, virtualServer vs: VirtualServer,
-                       global: GlobalDefinitions, hostName: String?) -> [CheckSpec] {
+                       global: GlobalDefinitions, trackFiles: [TrackFile] = [], hostName: String?) -> [CheckSpec] {
         switch checker {
         case .tcp(let c):
             return [CheckSpec(kind: .tcp(connection(c.connection, c.timing)), timing: timing(c.timing))]
         case .http(let h), .ssl(let h):
             let urls = h.urls.map {
                 URLCheck(path: $0.path, statusCodes: StatusCodeSet($0.statusCodes.map { $0.lower...max($0.lower, $0.upper) }),
-                         digest: $0.digest, virtualHost: $0.virtualhost)
+                         digest: $0.digest, virtualHost: $0.virtualhost,
+                         regex: $0.regex.map { [u = $0] in
+                             BodyRegex(pattern: $0, options: u.regexOptions, noMatch: u.regexNoMatch, minOffset: u.regexMinOffset ?? 0,
+                                       maxOffset: u.regexMaxOffset)
+                         })
             }
             let settings = HTTPCheckSettings(
                 connection: connection(h.connection, h.timing), urls: urls, virtualHost: h.virtualhost ?? vs.virtualhost,
@@ -166,8 +171,15 @@ public struct LVSPlan: Sendable, Hashable {
                               timing: timing(d.timing))]
         case .ping(let p):
             return [CheckSpec(kind: .ping(connection(p.connection, p.timing)), timing: timing(p.timing))]
-        case .file:
-            return []
+        case .file(let f):
+            // The resolver has checked that the track_file exists. No retries: the file's number
+            // is the verdict; delay_loop only re-reads it (inotify reports changes at once).
+            guard let def = trackFiles.first(where: { $0.name == f.trackFile }) else { return [] }
+            let settings = FileCheckSettings(path: def.file, weight: f.weight ?? def.weight,
+                                             reverse: f.weight != nil ? f.reverse : def.reverse,
+                                             baseWeight: UInt32(clamping: max(0, rs.weight)))
+            return [CheckSpec(kind: .file(settings), timing: CheckTiming(delayLoop: .seconds(rs.timing.delayLoop), retry: 0,
+                                                                        delayBeforeRetry: .seconds(1), warmup: .zero))]
         }
     }
 }

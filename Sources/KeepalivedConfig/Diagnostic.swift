@@ -33,6 +33,8 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     case undefinedReference = "undefined-reference"
     case missingBlock = "missing-block"
     case loopbackInterface = "loopback-interface"
+    /// A keyword keepalived accepts that Vigil refuses to run with (see the migration table).
+    case refusedKeyword = "refused-keyword"
     // Warnings.
     case unknownKeyword = "unknown-keyword"
     case deprecatedKeyword = "deprecated-keyword"
@@ -47,6 +49,8 @@ public enum DiagnosticCode: String, Sendable, Codable, Hashable, CaseIterable {
     case emptyInclude = "empty-include"
     case undefinedVariable = "undefined-variable"
     case ignoredSetting = "ignored-setting"
+    /// A keyword keepalived accepts that Vigil does not act on (see the migration table).
+    case notSupported = "not-supported"
 }
 
 /// One error or warning about a configuration, printed compiler style.

@@ -303,12 +303,19 @@ public struct TrackFile: Sendable, Codable, Hashable {
     /// Default weight (default 1).
     public var weight: Int
     public var reverse: Bool
+    /// `init_file [VALUE] [overwrite]`: the value written at start (nil: no init_file).
+    public var initialValue: Int?
+    /// `overwrite`: the value replaces an existing file's content too.
+    public var overwrite: Bool
 
-    public init(name: String, file: String = "", weight: Int = 1, reverse: Bool = false) {
+    public init(name: String, file: String = "", weight: Int = 1, reverse: Bool = false, initialValue: Int? = nil,
+                overwrite: Bool = false) {
         self.name = name
         self.file = file
         self.weight = weight
         self.reverse = reverse
+        self.initialValue = initialValue
+        self.overwrite = overwrite
     }
 }
 
@@ -685,16 +692,36 @@ public struct HTTPURL: Sendable, Codable, Hashable {
     public var digest: String?
     /// `virtualhost` (Host header); nil means the checker's.
     public var virtualhost: String?
-    /// `regex`, if given.
+    /// `regex`: a PCRE2 pattern the body must match, if given.
     public var regex: String?
+    /// `regex_no_match`: the body must not match `regex`.
+    public var regexNoMatch: Bool
+    /// `regex_options`: PCRE2 compile options by keepalived's names (``HTTPURL/regexOptionNames``).
+    public var regexOptions: [String]
+    /// `regex_min_offset` / `regex_max_offset`: where in the body a match may start (inclusive).
+    public var regexMinOffset: Int?
+    public var regexMaxOffset: Int?
+
+    /// keepalived's `regex_options` words, each a PCRE2 compile option (PCRE2_CASELESS for `caseless`, ...).
+    public static let regexOptionNames: [String] = [
+        "allow_empty_class", "alt_bsux", "auto_callout", "caseless", "dollar_endonly", "dotall", "dupnames", "extended",
+        "firstline", "match_unset_backref", "multiline", "never_ucp", "never_utf", "no_auto_capture", "no_auto_possess",
+        "no_dotstar_anchor", "no_start_optimize", "ucp", "ungreedy", "utf", "never_backslash_c", "alt_circumflex",
+        "alt_verbnames", "use_offset_limit",
+    ]
 
     public init(path: String, statusCodes: [HTTPStatusRange] = [HTTPStatusRange(200, 299)], digest: String? = nil,
-                virtualhost: String? = nil, regex: String? = nil) {
+                virtualhost: String? = nil, regex: String? = nil, regexNoMatch: Bool = false, regexOptions: [String] = [],
+                regexMinOffset: Int? = nil, regexMaxOffset: Int? = nil) {
         self.path = path
         self.statusCodes = statusCodes
         self.digest = digest
         self.virtualhost = virtualhost
         self.regex = regex
+        self.regexNoMatch = regexNoMatch
+        self.regexOptions = regexOptions
+        self.regexMinOffset = regexMinOffset
+        self.regexMaxOffset = regexMaxOffset
     }
 
     /// True when `code` is an accepted status.
@@ -862,11 +889,14 @@ public struct FileCheck: Sendable, Codable, Hashable {
     public var trackFile: String
     public var weight: Int?
     public var reverse: Bool
+    /// `dynamic`: the file's number (times the weight) sets the real server's weight.
+    public var dynamic: Bool
 
-    public init(trackFile: String, weight: Int? = nil, reverse: Bool = false) {
+    public init(trackFile: String, weight: Int? = nil, reverse: Bool = false, dynamic: Bool = false) {
         self.trackFile = trackFile
         self.weight = weight
         self.reverse = reverse
+        self.dynamic = dynamic
     }
 }
 

@@ -1,33 +1,9 @@
 import VigilSupport
 
 extension Keywords {
-    static let timing: [String] = ["delay_loop", "retry", "nb_get_retry", "delay_before_retry", "connect_timeout", "warmup", "alpha"]
-
-    static let virtualServer: [String] = [
-        "lvs_sched", "lb_algo", "lvs_method", "lb_kind", "protocol", "persistence_timeout", "persistence_granularity",
-        "persistence_engine", "ops", "flag-1", "flag-2", "flag-3", "sh-port", "sh-fallback", "mh-port", "mh-fallback",
-        "sorry_server", "sorry_server_inhibit", "sorry_server_lvs_method", "quorum", "hysteresis", "quorum_up",
-        "quorum_down", "omega", "inhibit_on_failure", "ha_suspend", "virtualhost", "ip_family", "real_server",
-        "smtp_alert", "snmp_name", "nat_mask",
-    ] + timing
-
-    static let realServer: [String] = [
-        "weight", "lvs_method", "inhibit_on_failure", "notify_up", "notify_down", "uthreshold", "lthreshold",
-        "smtp_alert", "virtualhost", "snmp_name", "BFD_CHECK",
-    ] + timing + CheckerKind.allCases.map(\.rawValue)
-
-    static let connection: [String] = ["connect_ip", "connect_port", "bindto", "bind_if", "bind_port", "fwmark", "log_all_failures"]
-    static let http: [String] = ["url", "http_protocol", "fast_recovery", "enable_sni", "virtualhost"] + connection + timing
-    /// SSL_GET adds Vigil's certificate verification (keepalived never verifies: issue #804).
-    static let ssl: [String] = http + ["verify_ca", "verify_name"]
-    static let url: [String] = ["path", "digest", "status_code", "virtualhost", "regex", "regex_no_match", "regex_options",
-                                "regex_stack", "regex_min_offset", "regex_max_offset"]
-    static let smtp: [String] = ["helo_name", "host"] + connection + timing
-    static let misc: [String] = ["misc_path", "misc_timeout", "misc_dynamic", "user", "log_all_failures"] + timing
-    static let dns: [String] = ["type", "name"] + connection + timing
-    static let udp: [String] = ["payload", "require_reply", "min_reply_length", "max_reply_length"] + connection + timing
-    static let file: [String] = ["track_file", "file", "weight"]
-    static let plain: [String] = connection + timing
+    static var virtualServer: [String] { KeywordSupport.keywords(in: .virtualServer) }
+    static var realServer: [String] { KeywordSupport.keywords(in: .realServer) }
+    static var url: [String] { KeywordSupport.keywords(in: .url) }
 }
 
 /// Checker timers as written at one level; unset values inherit from the level above.
@@ -190,6 +166,7 @@ extension Resolver {
         var realServerNodes: [Node] = []
         for child in block {
             if child.name != "real_server" { ctx.noBlock(child) }
+            ctx.support(child, in: .virtualServer)
             if timingKeyword(child, into: &timing) { continue }
             switch child.name {
             case "lvs_sched", "lb_algo":
@@ -271,14 +248,10 @@ extension Resolver {
                 familyToken = t
             case "smtp_alert":
                 vs.smtpAlert = ctx.bool(child)
-            case "snmp_name":
-                break
-            case "nat_mask":
-                ctx.warning(.deprecatedKeyword, "`nat_mask` is obsolete and ignored", at: child.location)
             case "real_server":
                 realServerNodes.append(child)
             default:
-                ctx.unknownKeyword(child, in: "virtual_server", known: Keywords.virtualServer)
+                ctx.unknownKeyword(child, in: .virtualServer)
             }
         }
         if case .socket(let s) = vs.address, let t = familyToken, s.address.family != vs.family {
@@ -375,6 +348,7 @@ extension Resolver {
         var checkerNodes: [Node] = []
         for child in block {
             if CheckerKind(rawValue: child.name) == nil && child.name != "BFD_CHECK" { ctx.noBlock(child) }
+            ctx.support(child, in: .realServer)
             if timingKeyword(child, into: &timing) { continue }
             switch child.name {
             case "weight":
@@ -396,15 +370,11 @@ extension Resolver {
                 rs.smtpAlert = ctx.bool(child)
             case "virtualhost":
                 virtualhost = ctx.word(child, expected: "a host name")
-            case "snmp_name":
-                break
-            case "BFD_CHECK":
-                ctx.warning(.ignoredSetting, "`BFD_CHECK` is not supported by Vigil (checker ignored)", at: child.location)
             default:
                 if CheckerKind(rawValue: child.name) != nil {
                     checkerNodes.append(child)
                 } else {
-                    ctx.unknownKeyword(child, in: "real_server", known: Keywords.realServer)
+                    ctx.unknownKeyword(child, in: .realServer)
                 }
             }
         }
@@ -422,22 +392,12 @@ extension Resolver {
     // MARK: Checkers
 
     private mutating func resolveChecker(_ node: Node, server rs: RealServer, timing parent: TimingOverrides, virtualhost: String?) -> Checker? {
-        guard let kind = CheckerKind(rawValue: node.name), let block = ctx.block(node) else { return nil }
+        guard let kind = CheckerKind(rawValue: node.name), let checkerBlock = ctx.block(node) else { return nil }
         ctx.noExtraArguments(node, count: 0)
         var timing = TimingOverrides()
         let defaultPort: UInt16 = kind == .smtp ? 25 : (kind == .dns && rs.address.port == 0 ? 53 : rs.address.port)
         var connection = CheckerConnection(connectIP: rs.address.address, connectPort: defaultPort)
-        let known: [String]
-        switch kind {
-        case .http: known = Keywords.http
-        case .ssl: known = Keywords.ssl
-        case .smtp: known = Keywords.smtp
-        case .misc: known = Keywords.misc
-        case .dns: known = Keywords.dns
-        case .udp: known = Keywords.udp
-        case .file: known = Keywords.file
-        case .tcp, .ping: known = Keywords.plain
-        }
+        let block = KeywordBlock.checker(kind)
         var http = HTTPCheck(timing: CheckerTiming(), connection: connection, useTLS: kind == .ssl, virtualhost: virtualhost)
         var smtp = SMTPCheck(timing: CheckerTiming(), connection: connection, heloName: global.smtpHeloName ?? "smtpchecker.keepalived.org")
         var miscPath: String?
@@ -448,8 +408,9 @@ extension Resolver {
         var dns = DNSCheck(timing: CheckerTiming(), connection: connection)
         var udp = UDPCheck(timing: CheckerTiming(), connection: connection)
         var file = FileCheck(trackFile: "")
-        for child in block {
+        for child in checkerBlock {
             if child.name != "url" && child.name != "host" { ctx.noBlock(child) }
+            ctx.support(child, in: block)
             if kind != .file, timingKeyword(child, into: &timing) { continue }
             if kind != .misc && kind != .file, connectionKeyword(child, into: &connection) { continue }
             switch (kind, child.name) {
@@ -478,8 +439,9 @@ extension Resolver {
                     var h = CheckerConnection(connectIP: rs.address.address, connectPort: 25)
                     for entry in hostBlock {
                         ctx.noBlock(entry)
+                        ctx.support(entry, in: .smtpHost)
                         if !connectionKeyword(entry, into: &h) {
-                            ctx.unknownKeyword(entry, in: "SMTP_CHECK host", known: Keywords.connection)
+                            ctx.unknownKeyword(entry, in: .smtpHost)
                         }
                     }
                     smtp.hosts.append(h)
@@ -533,11 +495,20 @@ extension Resolver {
                 udp.maximumReplyLength = ctx.integer(child, in: 0...65535)
             case (.file, "track_file"), (.file, "file"):
                 if let n = ctx.word(child, expected: "a track_file name") { file.trackFile = n }
+            case (.file, "dynamic"):
+                file.dynamic = ctx.bool(child)
             case (.file, "weight"):
-                file.weight = ctx.integer(child, in: -254...254, checkExtra: false)
-                if child.arguments.count > 1, child.arguments[1].text == "reverse" { file.reverse = true }
+                // keepalived's check_file.c: ±IPVS_WEIGHT_MAX, then `reverse` or `noreverse`.
+                file.weight = ctx.integer(child, in: -65535...65535, checkExtra: false)
+                if child.arguments.count > 1 {
+                    switch child.arguments[1].text {
+                    case "reverse": file.reverse = true
+                    case "noreverse": file.reverse = false
+                    default: ctx.error(.invalidValue, "`weight` expects `reverse` or `noreverse` after the number, not `\(child.arguments[1].text)`", at: child.arguments[1].location)
+                    }
+                }
             default:
-                ctx.unknownKeyword(child, in: kind.rawValue, known: known)
+                ctx.unknownKeyword(child, in: block)
             }
         }
         let t = timing.over(parent).resolved(for: kind)
@@ -648,6 +619,7 @@ extension Resolver {
         var codes: [HTTPStatusRange] = []
         for child in block {
             ctx.noBlock(child)
+            ctx.support(child, in: .url)
             switch child.name {
             case "path":
                 path = ctx.word(child, expected: "a request path")
@@ -678,10 +650,20 @@ extension Resolver {
                 url.virtualhost = ctx.word(child, expected: "a host name")
             case "regex":
                 url.regex = ctx.text(child, expected: "a regular expression")
-            case "regex_no_match", "regex_options", "regex_stack", "regex_min_offset", "regex_max_offset":
-                break
+            case "regex_no_match":
+                url.regexNoMatch = ctx.bool(child)
+            case "regex_options":
+                for t in child.arguments {
+                    if HTTPURL.regexOptionNames.contains(t.text) { url.regexOptions.append(t.text) } else {
+                        ctx.warning(.unexpectedArgument, "unknown regex option `\(t.text)` (ignored, as keepalived does); valid: \(HTTPURL.regexOptionNames.joined(separator: ", "))", at: t.location)
+                    }
+                }
+            case "regex_min_offset":
+                url.regexMinOffset = ctx.integer(child, in: 0...Int(Int32.max))
+            case "regex_max_offset":
+                url.regexMaxOffset = ctx.integer(child, in: 0...Int(Int32.max))
             default:
-                ctx.unknownKeyword(child, in: "url", known: Keywords.url)
+                ctx.unknownKeyword(child, in: .url)
             }
         }
         guard let p = path else {
@@ -690,6 +672,16 @@ extension Resolver {
         }
         url.path = p
         if !codes.isEmpty { url.statusCodes = codes }
+        if url.regex == nil, url.regexNoMatch || !url.regexOptions.isEmpty || url.regexMinOffset != nil || url.regexMaxOffset != nil {
+            ctx.warning(.ignoredSetting, "`url` \(p): regex settings without `regex` are ignored (keepalived ignores them too)", at: node.location)
+            url.regexNoMatch = false
+            url.regexOptions = []
+            url.regexMinOffset = nil
+            url.regexMaxOffset = nil
+        }
+        if let lo = url.regexMinOffset, let hi = url.regexMaxOffset, lo > hi {
+            ctx.error(.valueOutOfRange, "`url` \(p): regex_min_offset \(lo) is above regex_max_offset \(hi) (keepalived ignores both; Vigil refuses)", at: node.location)
+        }
         return url
     }
 

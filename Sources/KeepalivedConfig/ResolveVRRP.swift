@@ -1,81 +1,12 @@
 import VigilSupport
 
-/// Top-level blocks keepalived knows that Vigil accepts but does not act on (warned once each).
-let unsupportedTopLevelBlocks: [String] = [
-    "static_ipaddress", "static_routes", "static_rules", "vrrp_track_process", "track_process", "linkbeat_interfaces",
-    "bfd_instance", "garp_group", "net_namespace", "net_namespace_ipvs", "namespace_with_ipsets", "instance",
-    "use_pid_dir", "child_wait_time", "static_track_group", "track_group",
-]
-
-/// Every top-level keyword, for suggestions.
-let topLevelKeywords: [String] = [
-    "global_defs", "vrrp_script", "vrrp_sync_group", "vrrp_instance", "virtual_server_group", "virtual_server",
-    "track_file", "vrrp_track_file",
-] + unsupportedTopLevelBlocks
-
+/// Keyword lists of the VRRP blocks (for suggestions and tests), from the migration table.
 enum Keywords {
-    static let globalModelled: [String] = [
-        "router_id", "notification_email", "notification_email_from", "smtp_server", "smtp_helo_name",
-        "smtp_connect_timeout", "script_user", "enable_script_security", "vrrp_version", "vrrp_strict",
-        "vrrp_garp_master_delay", "vrrp_garp_master_repeat", "vrrp_garp_master_refresh",
-        "vrrp_garp_master_refresh_repeat", "vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat",
-        "vrrp_garp_interval", "vrrp_gna_interval", "vrrp_mcast_group4", "vrrp_mcast_group6", "lvs_timeouts",
-        "lvs_flush", "lvs_sync_daemon", "max_auto_priority", "lvs_id",
-    ]
-    /// keepalived 2.2 `global_defs` keywords Vigil records in `otherSettings` without acting on them.
-    static let globalOther: [String] = [
-        "bfd_cpu_affinity", "bfd_no_swap", "bfd_priority", "bfd_process_name", "bfd_rlimit_rttime", "bfd_rt_priority",
-        "checker_cpu_affinity", "checker_log_all_failures", "checker_no_swap", "checker_priority",
-        "checker_process_name", "checker_rlimit_rttime", "checker_rt_priority", "config_save_dir", "data_use_instance",
-        "dbus_service_name", "default_interface", "disable_local_igmp", "dynamic_interfaces", "enable_dbus",
-        "enable_snmp_checker", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_vrrp",
-        "enable_snmp_keepalived", "enable_traps", "fifo_write_vrrp_states_on_reload", "include_check",
-        "log_unknown_vrids", "lvs_flush_on_stop", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
-        "lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "lvs_notify_fifo",
-        "lvs_notify_fifo_script", "min_auto_priority_delay", "nftables", "nftables_counters", "nftables_ifindex",
-        "nftables_ipvs", "nftables_ipvs_priority", "nftables_ipvs_start_fwmark", "nftables_priority",
-        "no_checker_emails", "no_email_faults", "notify_fifo", "notify_fifo_script", "process_monitor_rcv_bufs",
-        "process_monitor_rcv_bufs_force", "process_name", "process_names", "random_seed", "reload_check_config",
-        "reload_file", "reload_repeat", "reload_time_file", "rs_init_notifies", "shutdown_script",
-        "shutdown_script_timeout", "smtp_alert", "smtp_alert_checker", "smtp_alert_vrrp", "snmp_socket",
-        "startup_script", "startup_script_timeout", "tmp_config_directory", "umask", "vmac_addr_prefix", "vmac_prefix",
-        "vrrp_check_unicast_src", "vrrp_cpu_affinity", "vrrp_down_timer_adverts", "vrrp_garp_extra_if",
-        "vrrp_higher_prio_send_advert", "vrrp_ipsets", "vrrp_iptables", "vrrp_lower_prio_no_advert", "vrrp_min_garp",
-        "vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
-        "vrrp_netlink_monitor_rcv_bufs_force", "vrrp_no_swap", "vrrp_notify_fifo", "vrrp_notify_fifo_script",
-        "vrrp_notify_priority_changes", "vrrp_priority", "vrrp_process_name", "vrrp_rlimit_rttime", "vrrp_rt_priority",
-        "vrrp_rx_bufs_multiplier", "vrrp_rx_bufs_policy", "vrrp_skip_check_adv_addr", "vrrp_startup_delay",
-        "vrrp_garp_master_refresh_repeat", "linkbeat_use_polling", "net_namespace", "instance", "use_pid_dir",
-        "vrrp_no_swap", "script_security",
-    ]
-    static var global: [String] { globalModelled + globalOther }
-
-    static let vrrpScript: [String] = ["script", "interval", "timeout", "weight", "rise", "fall", "user", "init_fail"]
-
-    static let syncGroup: [String] = [
-        "group", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "track_interface",
-        "track_script", "track_file", "smtp_alert", "global_tracking", "sync_group_tracking_weight",
-        "notify_deleted", "notify_priority_changes", "track_process", "track_bfd",
-    ]
-
-    static let instance: [String] = [
-        "state", "interface", "virtual_router_id", "priority", "advert_int", "version", "nopreempt", "preempt",
-        "preempt_delay", "authentication", "mcast_src_ip", "unicast_src_ip", "unicast_peer", "unicast_ttl",
-        "virtual_ipaddress", "virtual_ipaddress_excluded", "virtual_routes", "track_interface", "track_script",
-        "track_file", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "garp_master_delay",
-        "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat", "garp_lower_prio_delay",
-        "garp_lower_prio_repeat", "accept", "no_accept", "strict_mode", "dont_track_primary", "use_vmac",
-        "smtp_alert", "native_ipv6", "lvs_sync_daemon_interface",
-        // Accepted without effect.
-        "check_unicast_src", "debug", "down_timer_adverts", "garp_extra_if", "higher_prio_send_advert",
-        "kernel_rx_buf_size", "linkbeat_use_polling", "lower_prio_no_advert", "mcast_dst_ip",
-        "notify_master_rx_lower_pri", "notify_priority_changes", "old_unicast_checksum", "promote_secondaries",
-        "skip_check_adv_addr", "track_bfd", "track_process", "track_src_ip", "unicast_fault_no_peer", "use_ipvlan",
-        "use_vmac_addr", "virtual_rules", "vmac_xmit_base", "vrf", "notify_deleted", "vrrp_garp_interval",
-        "garp_interval", "gna_interval",
-    ]
-
-    static let trackFile: [String] = ["file", "weight", "init_file"]
+    static var global: [String] { KeywordSupport.keywords(in: .global) }
+    static var vrrpScript: [String] { KeywordSupport.keywords(in: .vrrpScript) }
+    static var syncGroup: [String] { KeywordSupport.keywords(in: .syncGroup) }
+    static var instance: [String] { KeywordSupport.keywords(in: .instance) }
+    static var trackFile: [String] { KeywordSupport.keywords(in: .trackFile) }
 }
 
 extension Resolver {
@@ -85,6 +16,7 @@ extension Resolver {
         guard let children = ctx.block(node) else { return }
         var g = global
         for child in children {
+            ctx.support(child, in: .global)
             switch child.name {
             case "router_id", "lvs_id":
                 if child.name == "lvs_id" { ctx.deprecated(child, replacement: "router_id") }
@@ -160,10 +92,10 @@ extension Resolver {
                     g.maxAutoPriority = v
                 }
             default:
-                if Keywords.globalOther.contains(child.name) {
+                if KeywordSupport.entry(child.name, in: .global) != nil {
                     g.otherSettings[child.name] = child.arguments.map(\.text).joined(separator: " ")
                 } else {
-                    ctx.unknownKeyword(child, in: "global_defs", known: Keywords.global)
+                    ctx.unknownKeyword(child, in: .global)
                 }
             }
             if child.name != "notification_email" { ctx.noBlock(child) }
@@ -239,6 +171,7 @@ extension Resolver {
         var hasScript = false
         for child in children {
             ctx.noBlock(child)
+            ctx.support(child, in: .vrrpScript)
             switch child.name {
             case "script":
                 if let v = ctx.text(child, expected: "a command") {
@@ -271,7 +204,7 @@ extension Resolver {
             case "init_fail":
                 s.initFail = ctx.bool(child)
             default:
-                ctx.unknownKeyword(child, in: "vrrp_script", known: Keywords.vrrpScript)
+                ctx.unknownKeyword(child, in: .vrrpScript)
             }
         }
         if !timeoutSet { s.timeout = s.interval }
@@ -294,6 +227,7 @@ extension Resolver {
         var t = TrackFile(name: name.text)
         for child in children {
             ctx.noBlock(child)
+            ctx.support(child, in: .trackFile)
             switch child.name {
             case "file":
                 if let v = ctx.word(child, expected: "a file path") { t.file = v }
@@ -301,9 +235,16 @@ extension Resolver {
                 if let v = ctx.integer(child, in: -254...254, checkExtra: false) { t.weight = v }
                 if child.arguments.count > 1, child.arguments[1].text == "reverse" { t.reverse = true }
             case "init_file":
-                break
+                t.initialValue = 0
+                for arg in child.arguments {
+                    if arg.text == "overwrite" {
+                        t.overwrite = true
+                    } else if let v = ctx.integer(arg, for: "init_file", in: -2_147_483_647...2_147_483_647) {
+                        t.initialValue = v
+                    }
+                }
             default:
-                ctx.unknownKeyword(child, in: "track_file", known: Keywords.trackFile)
+                ctx.unknownKeyword(child, in: .trackFile)
             }
         }
         if t.file.isEmpty { ctx.error(.missingRequired, "track_file `\(name.text)` has no `file`", at: node.location) }
@@ -364,6 +305,7 @@ extension Resolver {
         var g = VRRPSyncGroup(name: name.text)
         var scriptRefs: [TrackEntry] = []
         for child in children {
+            ctx.support(child, in: .syncGroup)
             switch child.name {
             case "group":
                 if let block = ctx.block(child) {
@@ -401,8 +343,7 @@ extension Resolver {
             case "sync_group_tracking_weight":
                 g.globalTracking = true
             default:
-                if Keywords.syncGroup.contains(child.name) { break }
-                ctx.unknownKeyword(child, in: "vrrp_sync_group", known: Keywords.syncGroup)
+                ctx.unknownKeyword(child, in: .syncGroup)
             }
         }
         trackScriptReferences += scriptRefs.map { ($0.name, $0.weight) }
@@ -434,6 +375,7 @@ extension Resolver {
                           "virtual_routes", "track_interface", "track_script", "track_file", "virtual_rules",
                           "track_process", "track_bfd"].contains(child.name)
             if !isList { ctx.noBlock(child) }
+            ctx.support(child, in: .instance)
             switch child.name {
             case "state":
                 guard let t = ctx.argument(child, expected: "MASTER or BACKUP") else { break }
@@ -550,8 +492,7 @@ extension Resolver {
             case "native_ipv6":
                 nativeIPv6 = true
             default:
-                if Keywords.instance.contains(child.name) { break }
-                ctx.unknownKeyword(child, in: "vrrp_instance", known: Keywords.instance)
+                ctx.unknownKeyword(child, in: .instance)
             }
         }
         // Effective settings.
@@ -633,6 +574,7 @@ extension Resolver {
         var passToken: Token?
         for child in block {
             ctx.noBlock(child)
+            ctx.support(child, in: .authentication)
             switch child.name {
             case "auth_type":
                 guard let t = ctx.argument(child, expected: "PASS or AH") else { break }
@@ -647,7 +589,7 @@ extension Resolver {
                     password = child.arguments.map(\.text).joined(separator: " ")
                 }
             default:
-                ctx.unknownKeyword(child, in: "authentication", known: ["auth_type", "auth_pass"])
+                ctx.unknownKeyword(child, in: .authentication)
             }
         }
         guard var pw = password else {

@@ -45,6 +45,7 @@ struct Resolver {
         for node in root where node.name == "global_defs" { resolveGlobal(node) }
         config.global = global
         for node in root {
+            ctx.support(node, in: .topLevel)
             switch node.name {
             case "global_defs": break
             case "vrrp_script": resolveVRRPScript(node)
@@ -54,13 +55,8 @@ struct Resolver {
             case "virtual_server": resolveVirtualServer(node)
             case "track_file", "vrrp_track_file": resolveTrackFile(node)
             default:
-                if unsupportedTopLevelBlocks.contains(node.name) {
-                    ctx.warning(.ignoredSetting, "`\(node.name)` is not supported by Vigil (block ignored)", at: node.location)
-                } else if node.keyword.kind == .open {
-                    break // anonymous block after an unexpected `{`, already reported
-                } else {
-                    ctx.unknownKeyword(node, in: "the top level", known: topLevelKeywords)
-                }
+                if node.keyword.kind == .open { break } // anonymous block after an unexpected `{`, already reported
+                ctx.unknownKeyword(node, in: .topLevel)
             }
         }
         crossCheck()

@@ -24,6 +24,11 @@ extension VRRPSettings {
         for i in c.vrrpInstances {
             instances.append(try VRRPInstanceSettings(i, configuration: c, warnings: &warnings))
         }
+        let tracked = Set(instances.flatMap { $0.trackFiles.map(\.name) })
+        let initialisations = c.trackFiles.compactMap { f -> VRRPFileInitialisation? in
+            guard tracked.contains(f.name), let v = f.initialValue else { return nil }
+            return VRRPFileInitialisation(path: f.file, value: Int64(v), overwrite: f.overwrite)
+        }
         let scripts = c.vrrpScripts.map { s in
             VRRPScriptSettings(name: s.name, command: s.script, interval: duration(s.interval),
                                timeout: s.timeout > 0 ? duration(s.timeout) : nil, rise: s.rise, fall: s.fall,
@@ -33,7 +38,7 @@ extension VRRPSettings {
         let groups = c.vrrpSyncGroups.map { g in
             VRRPSyncGroupSettings(name: g.name, members: g.group, notify: VRRPNotifyScripts(g.notify))
         }
-        self.init(instances: instances, scripts: scripts, syncGroups: groups,
+        self.init(instances: instances, scripts: scripts, syncGroups: groups, fileInitialisations: initialisations,
                   scriptSecurity: c.global.enableScriptSecurity, scriptUser: c.global.scriptUser,
                   scriptGroup: c.global.scriptGroup)
     }
@@ -89,12 +94,46 @@ extension VRRPInstanceSettings {
             routes.append(VRRPVirtualRoute(destination: d, prefixLength: UInt8(clamping: r.prefixLength),
                                            gateway: r.gateway, device: r.device, source: r.source))
         }
-        let scripts = i.trackScripts.map { t in
+        let ownScripts = i.trackScripts.map { t in
             let def = c.vrrpScript(named: t.name)
             return VRRPTrackedScript(name: t.name, weight: t.weight ?? def?.weight ?? 0,
                                      reverse: t.weight != nil ? t.reverse : (def?.weightReverse ?? false))
         }
-        if !i.trackFiles.isEmpty { warnings.append("\(i.name): track_file is not supported yet; ignored") }
+        // A sync group's trackers apply to every member; inside a group, weights apply only with
+        // sync_group_tracking_weight (keepalived: otherwise weight 0, a failure faults the group).
+        let group = i.syncGroup.flatMap { name in c.vrrpSyncGroups.first { $0.name == name } }
+        let groupWeights = group?.globalTracking ?? true
+        var scripts = ownScripts
+        var trackedInterfaces = i.trackInterfaces.map { VRRPTrackedInterface(name: $0.name, weight: $0.weight ?? 0, reverse: $0.reverse) }
+        var files: [VRRPTrackedFile] = []
+        func file(_ t: TrackedFile) -> VRRPTrackedFile? {
+            guard let def = c.trackFiles.first(where: { $0.name == t.name }) else { return nil }
+            return VRRPTrackedFile(name: t.name, path: def.file, weight: t.weight ?? def.weight,
+                                   reverse: t.weight != nil ? t.reverse : def.reverse)
+        }
+        files = i.trackFiles.compactMap(file)
+        if let g = group {
+            for t in g.trackScripts where !scripts.contains(where: { $0.name == t.name }) {
+                let def = c.vrrpScript(named: t.name)
+                scripts.append(VRRPTrackedScript(name: t.name, weight: t.weight ?? def?.weight ?? 0,
+                                                 reverse: t.weight != nil ? t.reverse : (def?.weightReverse ?? false)))
+            }
+            for t in g.trackInterfaces where !trackedInterfaces.contains(where: { $0.name == t.name }) {
+                trackedInterfaces.append(VRRPTrackedInterface(name: t.name, weight: t.weight ?? 0, reverse: t.reverse))
+            }
+            for t in g.trackFiles where !files.contains(where: { $0.name == t.name }) {
+                if let f = file(t) { files.append(f) }
+            }
+        }
+        if !groupWeights {
+            if files.contains(where: { $0.weight != 0 }) || trackedInterfaces.contains(where: { $0.weight != 0 })
+                || scripts.contains(where: { $0.weight != 0 }) {
+                warnings.append("\(i.name): tracking weights are ignored in sync group \(group!.name) without sync_group_tracking_weight; a tracked failure faults the group")
+            }
+            for k in files.indices { files[k].weight = 0 }
+            for k in trackedInterfaces.indices { trackedInterfaces[k].weight = 0 }
+            for k in scripts.indices { scripts[k].weight = 0 }
+        }
         if i.useVMAC != nil { warnings.append("\(i.name): use_vmac is not supported yet; ignored") }
         self.init(
             name: i.name, version: version, virtualRouterID: UInt8(i.virtualRouterID), priority: UInt8(i.priority),
@@ -103,8 +142,7 @@ extension VRRPInstanceSettings {
             virtualAddresses: i.virtualIPAddresses.map(vip), excludedAddresses: i.virtualIPAddressesExcluded.map(vip),
             virtualRoutes: routes, sourceAddress: i.unicastPeers.isEmpty ? (i.multicastSourceIP ?? i.unicastSourceIP) : (i.unicastSourceIP ?? i.multicastSourceIP),
             unicastPeers: i.unicastPeers, trackScripts: scripts,
-            trackInterfaces: i.trackInterfaces.map { VRRPTrackedInterface(name: $0.name, weight: $0.weight ?? 0, reverse: $0.reverse) },
-            notify: VRRPNotifyScripts(i.notify),
+            trackInterfaces: trackedInterfaces, trackFiles: files, notify: VRRPNotifyScripts(i.notify),
             gratuitous: VRRPGratuitousSettings(
                 masterDelay: duration(i.garp.masterDelay), masterRepeat: i.garp.masterRepeat,
                 masterRefresh: i.garp.masterRefresh > 0 ? duration(i.garp.masterRefresh) : nil,

@@ -87,6 +87,9 @@ public actor VRRPRuntime {
     private var scriptGenerations: [String: Int] = [:]
     private var scriptHealthy: [String: Bool] = [:]
     private var interfaceUp: [String: Bool] = [:]
+    /// The number each tracked file (by path) held when last read.
+    private var fileValues: [String: Int64] = [:]
+    private var fileWatcher: FileWatcher?
     /// ``run()`` has opened the sockets and started the instances.
     private var started = false
     private var stopped = false
@@ -99,6 +102,8 @@ public actor VRRPRuntime {
     public var trackedScripts: [String: Bool] { scriptHealthy }
     /// Each tracked (or primary) interface by name: up?
     public var trackedInterfaces: [String: Bool] { interfaceUp }
+    /// Each tracked file by path: the number it held when last read.
+    public var trackedFiles: [String: Int64] { fileValues }
     /// Per instance (index of ``VRRPRouterMachine/machines``, carried over by name on reload): its
     /// encoded advertisement for the last priority sent, one payload per destination, so a steady
     /// master only re-sends bytes.
@@ -165,6 +170,7 @@ public actor VRRPRuntime {
         loop.setTimerHandler { [weak self] in self?.onLoop { $0.fire() } }
         startReceivers()
         startLinkMonitor()
+        startFileTracking()
         startScripts(settings.scripts.map(\.name))
         for n in router.machines.indices { startInstance(n) }
         started = true
@@ -265,6 +271,7 @@ public actor VRRPRuntime {
 
         // Scripts: the global ones (script user, security) and the list come from the new settings.
         settings = new
+        startFileTracking()
         for name in plan.stoppedScripts { stopScript(name) }
         startScripts(plan.startedScripts)
 
@@ -353,6 +360,8 @@ public actor VRRPRuntime {
 
     private func shutdown() async {
         stopFlag.set()
+        fileWatcher?.stop()
+        fileWatcher = nil
         loop.setTimer(at: nil)
         for fd in watched.values { loop.unwatch(fd) }
         watched = [:]
@@ -591,6 +600,41 @@ public actor VRRPRuntime {
         rearm()
     }
 
+    /// Does `init_file`, reads every tracked file and (re)starts the inotify watch on them.
+    private func startFileTracking() {
+        fileWatcher?.stop()
+        fileWatcher = nil
+        for f in settings.fileInitialisations {
+            do { try initialiseTrackedFile(f.path, value: f.value, overwrite: f.overwrite) } catch {
+                logger.warning("track_file \(f.path): init_file: \(error)")
+            }
+        }
+        let paths = Set(settings.instances.flatMap { $0.trackFiles.map(\.path) })
+        fileValues = fileValues.filter { paths.contains($0.key) }
+        for p in paths { fileValues[p] = trackedFileValue(p) }
+        guard !paths.isEmpty else { return }
+        do {
+            fileWatcher = try FileWatcher(paths: paths.sorted(), name: "vrrp-files") { [weak self] path in
+                Task { await self?.fileChanged(path) }
+            }
+        } catch {
+            logger.warning("track_file: cannot watch \(paths.sorted().joined(separator: " ")): \(error); their values stay as read at start")
+        }
+    }
+
+    func fileChanged(_ path: String) {
+        guard !stopped else { return }
+        let value = trackedFileValue(path)
+        guard fileValues[path] != value else { return }
+        fileValues[path] = value
+        logger.info("track_file \(path) now holds \(value)")
+        let t = now
+        for n in router.machines.indices where router.machines[n].settings.trackFiles.contains(where: { $0.path == path }) {
+            applyTracking(n, now: t)
+        }
+        rearm()
+    }
+
     func scriptChanged(_ name: String, healthy: Bool, generation: Int = 0) {
         guard !stopped, scriptGenerations[name, default: 0] == generation else { return }
         scriptHealthy[name] = healthy
@@ -620,6 +664,11 @@ public actor VRRPRuntime {
             let r = trackingAdjustment(weight: iface.weight, reverse: iface.reverse, healthy: interfaceUp[iface.name] ?? true)
             adjustment += r.adjustment
             faults.append((.interface(iface.name), r.fault))
+        }
+        for f in i.trackFiles {
+            let r = f.effect(of: fileValues[f.path] ?? 0)
+            adjustment += r.adjustment
+            faults.append((.file(f.name), r.fault))
         }
         return (adjustment, faults)
     }

@@ -75,6 +75,47 @@ public struct VRRPTrackedInterface: Sendable, Hashable, Codable {
     }
 }
 
+/// A tracked file (`track_file`): keepalived's weight semantics on the number the file holds.
+public struct VRRPTrackedFile: Sendable, Hashable, Codable {
+    /// The `track_file` block's name.
+    public var name: String
+    public var path: String
+    /// The multiplier of the file's value; 0: a non-zero value puts the instance in FAULT.
+    public var weight: Int
+    /// `reverse`: the product is negated (with weight 0: a zero value is the fault).
+    public var reverse: Bool
+
+    public init(name: String, path: String, weight: Int = 1, reverse: Bool = false) {
+        self.name = name
+        self.path = path
+        self.weight = weight
+        self.reverse = reverse
+    }
+
+    /// The priority change and fault for the file's `value` (keepalived's vrrp_track.c): the
+    /// value is clamped to ±254, multiplied by the weight (negated with reverse) and clamped to
+    /// -254...253; -254 is FAULT.
+    public func effect(of value: Int64) -> (adjustment: Int, fault: Bool) {
+        let v = min(254, max(-254, value))
+        if weight == 0 { return (0, (v != 0) != reverse) }
+        let product = min(253, max(-254, v * Int64(weight) * (reverse ? -1 : 1)))
+        return product == -254 ? (0, true) : (Int(product), false)
+    }
+}
+
+/// A `track_file` block's start-up action (`init_file [VALUE] [overwrite]`).
+public struct VRRPFileInitialisation: Sendable, Hashable, Codable {
+    public var path: String
+    public var value: Int64
+    public var overwrite: Bool
+
+    public init(path: String, value: Int64 = 0, overwrite: Bool = false) {
+        self.path = path
+        self.value = value
+        self.overwrite = overwrite
+    }
+}
+
 /// Notification scripts of an instance or a sync group.
 public struct VRRPNotifyScripts: Sendable, Hashable, Codable {
     public var master: String?
@@ -141,6 +182,7 @@ public struct VRRPInstanceSettings: Sendable, Hashable, Codable {
     public var unicastPeers: [IPAddress]
     public var trackScripts: [VRRPTrackedScript]
     public var trackInterfaces: [VRRPTrackedInterface]
+    public var trackFiles: [VRRPTrackedFile]
     public var notify: VRRPNotifyScripts
     public var gratuitous: VRRPGratuitousSettings
     /// `dont_track_primary`: ignore the instance interface's own link state.
@@ -153,7 +195,7 @@ public struct VRRPInstanceSettings: Sendable, Hashable, Codable {
         virtualAddresses: [VRRPVirtualAddress] = [], excludedAddresses: [VRRPVirtualAddress] = [],
         virtualRoutes: [VRRPVirtualRoute] = [], sourceAddress: IPAddress? = nil, unicastPeers: [IPAddress] = [],
         trackScripts: [VRRPTrackedScript] = [], trackInterfaces: [VRRPTrackedInterface] = [],
-        notify: VRRPNotifyScripts = .init(), gratuitous: VRRPGratuitousSettings = .init(), dontTrackPrimary: Bool = false
+        trackFiles: [VRRPTrackedFile] = [], notify: VRRPNotifyScripts = .init(), gratuitous: VRRPGratuitousSettings = .init(), dontTrackPrimary: Bool = false
     ) {
         self.name = name
         self.version = version
@@ -172,6 +214,7 @@ public struct VRRPInstanceSettings: Sendable, Hashable, Codable {
         self.unicastPeers = unicastPeers
         self.trackScripts = trackScripts
         self.trackInterfaces = trackInterfaces
+        self.trackFiles = trackFiles
         self.notify = notify
         self.gratuitous = gratuitous
         self.dontTrackPrimary = dontTrackPrimary
@@ -244,6 +287,8 @@ public struct VRRPSettings: Sendable, Hashable, Codable {
     public var instances: [VRRPInstanceSettings]
     public var scripts: [VRRPScriptSettings]
     public var syncGroups: [VRRPSyncGroupSettings]
+    /// `init_file` of the tracked files, done at start.
+    public var fileInitialisations: [VRRPFileInitialisation]
     /// `enable_script_security`.
     public var scriptSecurity: Bool
     /// `script_user` (global default user for scripts).
@@ -251,11 +296,12 @@ public struct VRRPSettings: Sendable, Hashable, Codable {
     public var scriptGroup: String?
 
     public init(instances: [VRRPInstanceSettings] = [], scripts: [VRRPScriptSettings] = [],
-                syncGroups: [VRRPSyncGroupSettings] = [], scriptSecurity: Bool = false,
-                scriptUser: String? = nil, scriptGroup: String? = nil) {
+                syncGroups: [VRRPSyncGroupSettings] = [], fileInitialisations: [VRRPFileInitialisation] = [],
+                scriptSecurity: Bool = false, scriptUser: String? = nil, scriptGroup: String? = nil) {
         self.instances = instances
         self.scripts = scripts
         self.syncGroups = syncGroups
+        self.fileInitialisations = fileInitialisations
         self.scriptSecurity = scriptSecurity
         self.scriptUser = scriptUser
         self.scriptGroup = scriptGroup

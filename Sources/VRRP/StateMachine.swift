@@ -31,6 +31,8 @@ public enum VRRPAction: Sendable, Hashable {
 public enum VRRPFaultCause: Sendable, Hashable, Codable, CustomStringConvertible {
     case interface(String)
     case script(String)
+    /// A `track_file` whose value × weight reached -254 (or non-zero with weight 0).
+    case file(String)
     /// A member of the instance's sync group is in fault.
     case syncGroup(String)
 
@@ -38,6 +40,7 @@ public enum VRRPFaultCause: Sendable, Hashable, Codable, CustomStringConvertible
         switch self {
         case .interface(let n): "interface \(n) down"
         case .script(let n): "script \(n) failing"
+        case .file(let n): "track_file \(n) in fault"
         case .syncGroup(let n): "sync group \(n) member in fault"
         }
     }
@@ -220,7 +223,8 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
         let before = effectivePriority
         settings = new
         priorityAdjustment = adjustment
-        var tracked = Set(new.trackScripts.map { VRRPFaultCause.script($0.name) } + new.trackInterfaces.map { .interface($0.name) })
+        var tracked = Set(new.trackScripts.map { VRRPFaultCause.script($0.name) } + new.trackInterfaces.map { .interface($0.name) }
+                          + new.trackFiles.map { .file($0.name) })
         if !new.dontTrackPrimary { tracked.insert(.interface(new.interface)) }
         var actions: [VRRPAction] = []
         for cause in faults where !tracked.contains(cause) {

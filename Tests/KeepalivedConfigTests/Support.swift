@@ -34,6 +34,10 @@ extension LoadResult {
     /// Diagnostics as `LINE:COL: severity: message` (file dropped), for compact assertions.
     var rendered: [String] { diagnostics.map { "\($0.line):\($0.column): \($0.severity.rawValue): \($0.message)" } }
     var codes: [DiagnosticCode] { diagnostics.map(\.code) }
+    /// `rendered` without the migration table's not-supported warnings.
+    var renderedSupported: [String] {
+        diagnostics.filter { $0.code != .notSupported }.map { "\($0.line):\($0.column): \($0.severity.rawValue): \($0.message)" }
+    }
 }
 
 /// A scratch directory under /tmp removed at deinit.

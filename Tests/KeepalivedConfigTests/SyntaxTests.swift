@@ -62,7 +62,7 @@ import VigilSupport
 
     @Test func columnsCountCharactersNotBytes() {
         let r = parse("global_defs {\n    router_id 路由 bogus\n}\n")
-        #expect(r.rendered == ["2:18: warning: unexpected `bogus` after `router_id` value (ignored)"])
+        #expect(r.renderedSupported == ["2:18: warning: unexpected `bogus` after `router_id` value (ignored)"])
     }
 
     @Test func quotedStringsKeepSpacesAndCommentCharacters() throws {
@@ -250,7 +250,7 @@ import VigilSupport
 
     @Test func extraClosingBraceNamesItsLine() {
         let r = parse("global_defs {\n  router_id x\n}\n}\n")
-        #expect(r.rendered == ["4:1: error: unexpected `}` with no open block"])
+        #expect(r.renderedSupported == ["4:1: error: unexpected `}` with no open block"])
     }
 
     @Test func crlfLineEndingsAndBlankLines() throws {

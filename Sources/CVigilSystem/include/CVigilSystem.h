@@ -11,6 +11,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+// File tracking (track_file, FILE_CHECK).
+#include <sys/inotify.h>
 #include <errno.h>
 #include <stdint.h>
 
