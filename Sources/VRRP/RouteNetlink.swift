@@ -7,7 +7,7 @@ import Foundation
 import Synchronization
 import VigilSupport
 
-/// rtnetlink constants used by Vigil (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h).
+/// rtnetlink constants used by Vigil (linux/rtnetlink.h, linux/if_addr.h); the framing's are `Netlink`'s.
 enum RouteNetlinkConstant {
     /// `NETLINK_ROUTE`.
     static let protocolRoute: Int32 = 0
@@ -23,20 +23,6 @@ enum RouteNetlinkConstant {
     static let newRoute: UInt16 = 24
     /// `RTM_DELROUTE`.
     static let deleteRoute: UInt16 = 25
-    /// `NLMSG_ERROR`.
-    static let messageError: UInt16 = 2
-    /// `NLMSG_DONE`.
-    static let messageDone: UInt16 = 3
-    /// `NLM_F_REQUEST`.
-    static let flagRequest: UInt16 = 0x1
-    /// `NLM_F_ACK`.
-    static let flagAck: UInt16 = 0x4
-    /// `NLM_F_REPLACE`.
-    static let flagReplace: UInt16 = 0x100
-    /// `NLM_F_EXCL`.
-    static let flagExclusive: UInt16 = 0x200
-    /// `NLM_F_CREATE`.
-    static let flagCreate: UInt16 = 0x400
     /// `IFA_ADDRESS`.
     static let ifaAddress: UInt16 = 1
     /// `IFA_LOCAL`.
@@ -86,40 +72,6 @@ public struct RouteNetlinkError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(operation) \(context): \(errno)" }
 }
 
-/// Builds rtnetlink messages (netlink header, fixed part, attributes) in host byte order.
-struct NetlinkMessage {
-    var bytes: [UInt8]
-
-    init(type: UInt16, flags: UInt16, sequence: UInt32, body: [UInt8]) {
-        bytes = []
-        append32(0)
-        append16(type)
-        append16(flags)
-        append32(sequence)
-        append32(0)
-        bytes += body
-        pad()
-    }
-
-    mutating func append16(_ v: UInt16) { withUnsafeBytes(of: v) { bytes += $0 } }
-    mutating func append32(_ v: UInt32) { withUnsafeBytes(of: v) { bytes += $0 } }
-    mutating func pad() { while bytes.count % 4 != 0 { bytes.append(0) } }
-
-    mutating func attribute(_ type: UInt16, _ payload: [UInt8]) {
-        append16(UInt16(4 + payload.count))
-        append16(type)
-        bytes += payload
-        pad()
-    }
-
-    func finished() -> [UInt8] {
-        var b = bytes
-        let n = UInt32(b.count)
-        withUnsafeBytes(of: n) { for i in 0..<4 { b[i] = $0[i] } }
-        return b
-    }
-}
-
 /// A blocking rtnetlink request socket for addresses and routes.
 public final class RouteNetlink: Sendable {
     private let fd: Int32
@@ -137,7 +89,7 @@ public final class RouteNetlink: Sendable {
     /// Adds an address; an address already present counts as success (keepalived does the same).
     public func addAddress(_ vip: VRRPVirtualAddress, interfaceIndex: UInt32) throws(RouteNetlinkError) {
         try addressRequest(RouteNetlinkConstant.newAddress, vip, interfaceIndex: interfaceIndex,
-                           flags: RouteNetlinkConstant.flagCreate | RouteNetlinkConstant.flagReplace, ignoring: [])
+                           flags: Netlink.flagCreate | Netlink.flagReplace, ignoring: [])
     }
 
     /// Removes an address; an absent address counts as success.
@@ -153,28 +105,30 @@ public final class RouteNetlink: Sendable {
             vip.address.family == .inet6 ? RouteNetlinkConstant.ifaFlagNoDAD : 0, vip.scope,
         ]
         withUnsafeBytes(of: interfaceIndex) { body += $0 }
-        var m = NetlinkMessage(type: type, flags: RouteNetlinkConstant.flagRequest | RouteNetlinkConstant.flagAck | flags,
-                               sequence: nextSequence(), body: body)
-        m.attribute(RouteNetlinkConstant.ifaLocal, vip.address.bytes)
-        m.attribute(RouteNetlinkConstant.ifaAddress, vip.address.bytes)
+        var m = NetlinkWriter()
+        m.beginMessage(type: type, flags: Netlink.flagRequest | Netlink.flagAck | flags, sequence: nextSequence())
+        m.appendRaw(body)
+        m.attribute(RouteNetlinkConstant.ifaLocal, bytes: vip.address.bytes)
+        m.attribute(RouteNetlinkConstant.ifaAddress, bytes: vip.address.bytes)
         if vip.address.family == .inet6 && type == RouteNetlinkConstant.newAddress {
             // struct ifa_cacheinfo: preferred 0 (deprecated, never picked as a source), valid forever; as keepalived.
             var info: [UInt8] = []
             for v in [UInt32(0), UInt32.max, 0, 0] { withUnsafeBytes(of: v) { info += $0 } }
-            m.attribute(RouteNetlinkConstant.ifaCacheInfo, info)
+            m.attribute(RouteNetlinkConstant.ifaCacheInfo, bytes: info)
         }
         if vip.address.family == .inet {
-            if let brd = vip.broadcast { m.attribute(RouteNetlinkConstant.ifaBroadcast, brd.bytes) }
-            if let label = vip.label { m.attribute(RouteNetlinkConstant.ifaLabel, Array(label.utf8.prefix(15)) + [0]) }
+            if let brd = vip.broadcast { m.attribute(RouteNetlinkConstant.ifaBroadcast, bytes: brd.bytes) }
+            if let label = vip.label { m.attribute(RouteNetlinkConstant.ifaLabel, bytes: Array(label.utf8.prefix(15)) + [0]) }
         }
+        m.endMessage()
         let op = type == RouteNetlinkConstant.newAddress ? "add address" : "delete address"
-        try transact(m.finished(), operation: op, context: vip.description, ignoring: ignoring)
+        try transact(m.bytes, operation: op, context: vip.description, ignoring: ignoring)
     }
 
     /// Adds (or replaces) a route.
     public func addRoute(_ route: VRRPVirtualRoute, interfaceIndex: UInt32?) throws(RouteNetlinkError) {
         try routeRequest(RouteNetlinkConstant.newRoute, route, interfaceIndex: interfaceIndex,
-                         flags: RouteNetlinkConstant.flagCreate | RouteNetlinkConstant.flagReplace, ignoring: [])
+                         flags: Netlink.flagCreate | Netlink.flagReplace, ignoring: [])
     }
 
     /// Removes a route; an absent route counts as success.
@@ -190,14 +144,16 @@ public final class RouteNetlink: Sendable {
             r.gateway == nil ? RouteNetlinkConstant.scopeLink : RouteNetlinkConstant.scopeUniverse,
             RouteNetlinkConstant.routeTypeUnicast, 0, 0, 0, 0,
         ]
-        var m = NetlinkMessage(type: type, flags: RouteNetlinkConstant.flagRequest | RouteNetlinkConstant.flagAck | flags,
-                               sequence: nextSequence(), body: body)
-        m.attribute(RouteNetlinkConstant.rtaDestination, r.destination.bytes)
-        if let gw = r.gateway { m.attribute(RouteNetlinkConstant.rtaGateway, gw.bytes) }
-        if let src = r.source { m.attribute(RouteNetlinkConstant.rtaPreferredSource, src.bytes) }
-        if let index = interfaceIndex { withUnsafeBytes(of: index) { m.attribute(RouteNetlinkConstant.rtaOutputInterface, Array($0)) } }
+        var m = NetlinkWriter()
+        m.beginMessage(type: type, flags: Netlink.flagRequest | Netlink.flagAck | flags, sequence: nextSequence())
+        m.appendRaw(body)
+        m.attribute(RouteNetlinkConstant.rtaDestination, bytes: r.destination.bytes)
+        if let gw = r.gateway { m.attribute(RouteNetlinkConstant.rtaGateway, bytes: gw.bytes) }
+        if let src = r.source { m.attribute(RouteNetlinkConstant.rtaPreferredSource, bytes: src.bytes) }
+        if let index = interfaceIndex { m.attribute(RouteNetlinkConstant.rtaOutputInterface, index) }
+        m.endMessage()
         let op = type == RouteNetlinkConstant.newRoute ? "add route" : "delete route"
-        try transact(m.finished(), operation: op, context: "\(r.destination)/\(r.prefixLength)", ignoring: ignoring)
+        try transact(m.bytes, operation: op, context: "\(r.destination)/\(r.prefixLength)", ignoring: ignoring)
     }
 
     private func nextSequence() -> UInt32 {
@@ -219,18 +175,14 @@ public final class RouteNetlink: Sendable {
                 let n = try buffer.withUnsafeMutableBytes { raw in
                     try systemCall("recv", context: "netlink") { recv(fd, raw.baseAddress, raw.count, 0) }
                 }
-                var offset = 0
-                while offset + 16 <= n {
-                    let len = Int(buffer.withUnsafeBytes { $0.load(fromByteOffset: offset, as: UInt32.self) })
-                    let type = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 4, as: UInt16.self) }
-                    let s = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 8, as: UInt32.self) }
-                    if type == RouteNetlinkConstant.messageError && s == seq && offset + 20 <= n {
-                        let err = -buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 16, as: Int32.self) }
-                        if err == 0 || ignoring.contains(err) { return }
-                        throw RouteNetlinkError(operation: operation, context: context, errno: Errno(err))
+                let messages: [NetlinkMessage]
+                do { messages = try NetlinkMessage.parse(buffer[..<n]) } catch { throw RouteNetlinkError(operation: operation, context: context, errno: Errno(EBADMSG)) }
+                for m in messages where m.type == Netlink.messageError && m.sequence == seq {
+                    guard let code = try? m.errorPayload().code else {
+                        throw RouteNetlinkError(operation: operation, context: context, errno: Errno(EBADMSG))
                     }
-                    guard len >= 16 else { break }
-                    offset += (len + 3) & ~3
+                    if code == 0 || ignoring.contains(-code) { return }
+                    throw RouteNetlinkError(operation: operation, context: context, errno: Errno(-code))
                 }
             }
             throw RouteNetlinkError(operation: operation, context: context, errno: Errno(ETIMEDOUT))
@@ -264,32 +216,21 @@ public final class LinkMonitor: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 16384)
         let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return [] }
+        return Self.linkEvents(buffer[..<n])
+    }
+
+    /// The link events in one datagram; a malformed message ends the batch, never the process.
+    static func linkEvents(_ datagram: ArraySlice<UInt8>) -> [(index: UInt32, name: String?, up: Bool)] {
+        guard let messages = try? NetlinkMessage.parse(datagram) else { return [] }
         var out: [(index: UInt32, name: String?, up: Bool)] = []
-        var offset = 0
-        while offset + 32 <= n {
-            let len = Int(buffer.withUnsafeBytes { $0.load(fromByteOffset: offset, as: UInt32.self) })
-            guard len >= 16, offset + len <= n else { break }
-            let type = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 4, as: UInt16.self) }
-            if type == RouteNetlinkConstant.newLink || type == RouteNetlinkConstant.deleteLink {
-                // struct ifinfomsg: family, pad, type(u16), index(i32), flags(u32), change(u32)
-                let index = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 20, as: UInt32.self) }
-                let flags = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 24, as: UInt32.self) }
-                var name: String?
-                var a = offset + 32
-                while a + 4 <= offset + len {
-                    let alen = Int(buffer.withUnsafeBytes { $0.load(fromByteOffset: a, as: UInt16.self) })
-                    let atype = buffer.withUnsafeBytes { $0.load(fromByteOffset: a + 2, as: UInt16.self) }
-                    guard alen >= 4 else { break }
-                    if atype == RouteNetlinkConstant.iflaName, a + alen <= n {
-                        name = String(decoding: buffer[(a + 4)..<(a + alen)].prefix { $0 != 0 }, as: UTF8.self)
-                    }
-                    a += (alen + 3) & ~3
-                }
-                let up = type == RouteNetlinkConstant.newLink
-                    && flags & RouteNetlinkConstant.interfaceUp != 0 && flags & RouteNetlinkConstant.interfaceRunning != 0
-                out.append((index, name, up))
-            }
-            offset += (len + 3) & ~3
+        for m in messages where m.type == RouteNetlinkConstant.newLink || m.type == RouteNetlinkConstant.deleteLink {
+            // struct ifinfomsg (16 bytes): family, pad, type (u16), index (i32), flags (u32), change (u32).
+            guard let index = WireRead.integer(UInt32.self, m.payload, at: 4),
+                  let flags = WireRead.integer(UInt32.self, m.payload, at: 8),
+                  let attributes = try? NetlinkAttributes(m.payload.dropFirst(16)) else { continue }
+            let up = m.type == RouteNetlinkConstant.newLink
+                && flags & RouteNetlinkConstant.interfaceUp != 0 && flags & RouteNetlinkConstant.interfaceRunning != 0
+            out.append((index, attributes.string(RouteNetlinkConstant.iflaName), up))
         }
         return out
     }

@@ -15,6 +15,8 @@
 #include <sys/inotify.h>
 #include <errno.h>
 #include <stdint.h>
+// Netlink framing (nlmsghdr, nlattr, nlmsgerr) shared by generic netlink and rtnetlink.
+#include <linux/netlink.h>
 
 /// An epoll set (close-on-exec) with a non-blocking, close-on-exec eventfd registered for
 /// reading under `token`: an event loop's wake-up channel. Returns 0, or -1 with `errno` set

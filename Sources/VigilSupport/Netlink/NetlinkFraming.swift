@@ -1,64 +1,72 @@
-import CNetlink
+import CVigilSystem
 
 /// Netlink framing constants (linux/netlink.h, RFC 3549 §2.3.2), named once for Swift.
-enum Netlink {
+///
+/// Shared by generic netlink (IPVS) and rtnetlink (VRRP's addresses, routes and link events).
+public enum Netlink {
     /// `sizeof(struct nlmsghdr)`: length, type, flags, sequence, port id (RFC 3549 §2.3.2).
-    static let headerSize = 16
+    public static let headerSize = 16
     /// `GENL_HDRLEN`: command, version, reserved.
-    static let genericHeaderSize = 4
+    public static let genericHeaderSize = 4
     /// `NLA_HDRLEN`: attribute length and type.
-    static let attributeHeaderSize = 4
+    public static let attributeHeaderSize = 4
 
     /// `NLMSG_ERROR`: an error or acknowledgement.
-    static let messageError = UInt16(NLMSG_ERROR)
+    public static let messageError = UInt16(NLMSG_ERROR)
     /// `NLMSG_DONE`: the end of a multi-part dump.
-    static let messageDone = UInt16(NLMSG_DONE)
+    public static let messageDone = UInt16(NLMSG_DONE)
     /// `NLMSG_NOOP`.
-    static let messageNoop = UInt16(NLMSG_NOOP)
+    public static let messageNoop = UInt16(NLMSG_NOOP)
     /// `NLMSG_OVERRUN`.
-    static let messageOverrun = UInt16(NLMSG_OVERRUN)
+    public static let messageOverrun = UInt16(NLMSG_OVERRUN)
 
     /// `NLM_F_REQUEST`.
-    static let flagRequest = UInt16(NLM_F_REQUEST)
+    public static let flagRequest = UInt16(NLM_F_REQUEST)
     /// `NLM_F_MULTI`: part of a multi-part reply.
-    static let flagMulti = UInt16(NLM_F_MULTI)
+    public static let flagMulti = UInt16(NLM_F_MULTI)
     /// `NLM_F_ACK`: asks the kernel for an acknowledgement.
-    static let flagAck = UInt16(NLM_F_ACK)
+    public static let flagAck = UInt16(NLM_F_ACK)
+    /// `NLM_F_REPLACE`: replaces an existing object.
+    public static let flagReplace = UInt16(NLM_F_REPLACE)
+    /// `NLM_F_EXCL`: fails when the object exists.
+    public static let flagExclusive = UInt16(NLM_F_EXCL)
+    /// `NLM_F_CREATE`: creates the object when absent.
+    public static let flagCreate = UInt16(NLM_F_CREATE)
     /// `NLM_F_DUMP_INTR`: the table changed while it was being dumped.
-    static let flagDumpInterrupted = UInt16(NLM_F_DUMP_INTR)
+    public static let flagDumpInterrupted = UInt16(NLM_F_DUMP_INTR)
     /// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
-    static let flagDump = UInt16(NLM_F_ROOT | NLM_F_MATCH)
+    public static let flagDump = UInt16(NLM_F_ROOT | NLM_F_MATCH)
     /// `NLM_F_CAPPED`: the error message carries only the request's header.
-    static let flagCapped = UInt16(NLM_F_CAPPED)
+    public static let flagCapped = UInt16(NLM_F_CAPPED)
     /// `NLM_F_ACK_TLVS`: extended-ack attributes follow the error message.
-    static let flagAckTLVs = UInt16(NLM_F_ACK_TLVS)
+    public static let flagAckTLVs = UInt16(NLM_F_ACK_TLVS)
 
     /// `NLA_F_NESTED`: the attribute holds attributes.
-    static let attributeNested = UInt16(NLA_F_NESTED)
+    public static let attributeNested = UInt16(NLA_F_NESTED)
     /// `NLA_TYPE_MASK`: strips the nested / byte-order bits from an attribute type.
-    static let attributeTypeMask = UInt16(truncatingIfNeeded: ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER))
+    public static let attributeTypeMask = UInt16(truncatingIfNeeded: ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER))
 
     /// `NLMSGERR_ATTR_MSG`: the kernel's extended-ack error text.
-    static let errorAttributeMessage = UInt16(NLMSGERR_ATTR_MSG.rawValue)
+    public static let errorAttributeMessage = UInt16(NLMSGERR_ATTR_MSG.rawValue)
 
     /// Rounds up to the 4-byte netlink alignment (`NLMSG_ALIGN`, `NLA_ALIGN`).
-    @inline(__always)
-    static func align(_ n: Int) -> Int { (n + 3) & ~3 }
+    @inlinable @inline(__always)
+    public static func align(_ n: Int) -> Int { (n + 3) & ~3 }
 }
 
 /// Builds a buffer of one or more netlink messages, attribute by attribute.
 ///
 /// Integers are written in host byte order, as netlink requires, except where a `bigEndian`
 /// method says otherwise (ports, IPv4 netmasks).
-struct NetlinkWriter {
-    private(set) var bytes: [UInt8] = []
-    private var messageStart = -1
-    private var nests: [Int] = []
+public struct NetlinkWriter: Sendable {
+    public var bytes: [UInt8] = []
+    @usableFromInline var messageStart = -1
+    @usableFromInline var nests: [Int] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    /// Starts a generic-netlink message: `nlmsghdr` then `genlmsghdr`.
-    mutating func beginMessage(type: UInt16, flags: UInt16, sequence: UInt32, command: UInt8, version: UInt8) {
+    /// Starts a message with its `nlmsghdr`; a family's fixed header follows with `appendRaw`.
+    public mutating func beginMessage(type: UInt16, flags: UInt16, sequence: UInt32) {
         precondition(messageStart < 0, "message already open")
         messageStart = bytes.count
         appendInteger(UInt32(0))  // length, patched in endMessage
@@ -66,36 +74,45 @@ struct NetlinkWriter {
         appendInteger(flags)
         appendInteger(sequence)
         appendInteger(UInt32(0))  // port id: the kernel fills it in
+    }
+
+    /// Starts a generic-netlink message: `nlmsghdr` then `genlmsghdr`.
+    public mutating func beginMessage(type: UInt16, flags: UInt16, sequence: UInt32, command: UInt8, version: UInt8) {
+        beginMessage(type: type, flags: flags, sequence: sequence)
         bytes.append(command)
         bytes.append(version)
         appendInteger(UInt16(0))
     }
 
     /// Finishes the open message by writing its length.
-    mutating func endMessage() {
+    public mutating func endMessage() {
         precondition(messageStart >= 0 && nests.isEmpty, "no message open or nest left open")
         patch(UInt32(bytes.count - messageStart), at: messageStart)
         messageStart = -1
     }
 
     /// Byte count of everything written so far.
-    var count: Int { bytes.count }
+    public var count: Int { bytes.count }
 
-    /// Appends already-encoded messages.
-    mutating func appendRaw(_ raw: some Collection<UInt8>) { bytes.append(contentsOf: raw) }
+    /// Appends already-encoded bytes: whole messages, or a family's fixed header (`ifaddrmsg`, `rtmsg`).
+    public mutating func appendRaw(_ raw: some Collection<UInt8>) {
+        bytes.append(contentsOf: raw)
+        pad()
+    }
 
-    mutating func attribute(_ type: UInt16, bytes payload: some Collection<UInt8>) {
+    public mutating func attribute(_ type: UInt16, bytes payload: some Collection<UInt8>) {
         appendInteger(UInt16(Netlink.attributeHeaderSize + payload.count))
         appendInteger(type)
         bytes.append(contentsOf: payload)
         pad()
     }
 
-    mutating func attribute(_ type: UInt16, _ value: UInt8) {
+    public mutating func attribute(_ type: UInt16, _ value: UInt8) {
         attribute(type, bytes: CollectionOfOne(value))
     }
 
-    mutating func attribute<T: FixedWidthInteger>(_ type: UInt16, _ value: T) {
+    @inlinable
+    public mutating func attribute<T: FixedWidthInteger>(_ type: UInt16, _ value: T) {
         appendInteger(UInt16(Netlink.attributeHeaderSize + MemoryLayout<T>.size))
         appendInteger(type)
         appendInteger(value)
@@ -103,31 +120,34 @@ struct NetlinkWriter {
     }
 
     /// An integer in network byte order (`nla_put_be16` / `nla_put_be32`).
-    mutating func attribute<T: FixedWidthInteger>(_ type: UInt16, bigEndian value: T) {
+    @inlinable
+    public mutating func attribute<T: FixedWidthInteger>(_ type: UInt16, bigEndian value: T) {
         attribute(type, value.bigEndian)
     }
 
     /// A NUL-terminated string (`nla_put_string`).
-    mutating func attribute(_ type: UInt16, string: String) {
+    public mutating func attribute(_ type: UInt16, string: String) {
         attribute(type, bytes: Array(string.utf8) + [0])
     }
 
-    mutating func beginNested(_ type: UInt16) {
+    public mutating func beginNested(_ type: UInt16) {
         nests.append(bytes.count)
         appendInteger(UInt16(0))
         appendInteger(type | Netlink.attributeNested)
     }
 
-    mutating func endNested() {
+    public mutating func endNested() {
         let start = nests.removeLast()
         patch(UInt16(bytes.count - start), at: start)
     }
 
-    private mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
+    @inlinable
+    mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
     }
 
-    private mutating func pad() {
+    @inlinable
+    mutating func pad() {
         let padding = Netlink.align(bytes.count) - bytes.count
         if padding > 0 { bytes.append(contentsOf: repeatElement(0, count: padding)) }
     }
@@ -139,32 +159,40 @@ struct NetlinkWriter {
     }
 }
 
-/// A reason a netlink reply could not be decoded; turned into `IPVSError.malformedReply`.
-struct NetlinkDecodeError: Error, Equatable, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// A reason a netlink reply could not be decoded (truncated, a length that does not fit, a missing field).
+public struct NetlinkDecodeError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Reads host-order integers from a byte slice without alignment assumptions.
-enum WireRead {
-    @inline(__always)
-    static func integer<T: FixedWidthInteger>(_ type: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int) -> T? {
+public enum WireRead {
+    @inlinable @inline(__always)
+    public static func integer<T: FixedWidthInteger>(_ type: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int) -> T? {
         guard offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return nil }
         return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
     }
 }
 
 /// One netlink message inside a received datagram.
-struct NetlinkMessage: Equatable {
-    var type: UInt16
-    var flags: UInt16
-    var sequence: UInt32
-    var portID: UInt32
+public struct NetlinkMessage: Equatable, Sendable {
+    public var type: UInt16
+    public var flags: UInt16
+    public var sequence: UInt32
+    public var portID: UInt32
     /// Everything after the 16-byte header.
-    var payload: ArraySlice<UInt8>
+    public var payload: ArraySlice<UInt8>
+
+    public init(type: UInt16, flags: UInt16, sequence: UInt32, portID: UInt32, payload: ArraySlice<UInt8>) {
+        self.type = type
+        self.flags = flags
+        self.sequence = sequence
+        self.portID = portID
+        self.payload = payload
+    }
 
     /// Splits a datagram into messages, checking every length against the buffer.
-    static func parse(_ buffer: ArraySlice<UInt8>) throws(NetlinkDecodeError) -> [NetlinkMessage] {
+    public static func parse(_ buffer: ArraySlice<UInt8>) throws(NetlinkDecodeError) -> [NetlinkMessage] {
         var messages: [NetlinkMessage] = []
         var offset = 0
         let total = buffer.count
@@ -193,7 +221,7 @@ struct NetlinkMessage: Equatable {
 
     /// For `NLMSG_ERROR`: the (negative) errno, 0 for an acknowledgement, plus the kernel's
     /// extended-ack text when it sent one.
-    func errorPayload() throws(NetlinkDecodeError) -> (code: Int32, text: String?) {
+    public func errorPayload() throws(NetlinkDecodeError) -> (code: Int32, text: String?) {
         guard let code = WireRead.integer(Int32.self, payload, at: 0) else {
             throw NetlinkDecodeError("error message without an error code")
         }
@@ -214,7 +242,7 @@ struct NetlinkMessage: Equatable {
     }
 
     /// For generic-netlink messages: the command byte and the top-level attributes.
-    func genericPayload() throws(NetlinkDecodeError) -> (command: UInt8, attributes: NetlinkAttributes) {
+    public func genericPayload() throws(NetlinkDecodeError) -> (command: UInt8, attributes: NetlinkAttributes) {
         guard payload.count >= Netlink.genericHeaderSize else {
             throw NetlinkDecodeError("generic netlink message shorter than its header")
         }
@@ -227,18 +255,18 @@ struct NetlinkMessage: Equatable {
 ///
 /// Stored as one slot per type for the small type numbers netlink families use, so decoding a
 /// large dump allocates one array per nest rather than a dictionary.
-struct NetlinkAttributes: Equatable {
-    private let bytes: ArraySlice<UInt8>
+public struct NetlinkAttributes: Equatable, Sendable {
+    @usableFromInline let bytes: ArraySlice<UInt8>
     /// Per type: the payload's (start, end) indices into `bytes`, or (-1, -1) when absent.
-    private var slots: [(Int, Int)]
-    private var overflow: [UInt16: Range<Int>] = [:]
-    private static let slotCount = 32
+    @usableFromInline var slots: [(Int, Int)]
+    @usableFromInline var overflow: [UInt16: Range<Int>] = [:]
+    @usableFromInline static let slotCount = 32
 
-    static func == (a: NetlinkAttributes, b: NetlinkAttributes) -> Bool {
+    public static func == (a: NetlinkAttributes, b: NetlinkAttributes) -> Bool {
         a.types == b.types && a.types.allSatisfy { a[$0] == b[$0] }
     }
 
-    init(_ bytes: ArraySlice<UInt8>) throws(NetlinkDecodeError) {
+    public init(_ bytes: ArraySlice<UInt8>) throws(NetlinkDecodeError) {
         self.bytes = bytes
         self.slots = Array(repeating: (-1, -1), count: Self.slotCount)
         var offset = 0
@@ -264,11 +292,12 @@ struct NetlinkAttributes: Equatable {
     }
 
     /// The types present, ascending.
-    var types: [UInt16] {
+    public var types: [UInt16] {
         (0..<UInt16(Self.slotCount)).filter { slots[Int($0)].0 >= 0 } + overflow.keys.sorted()
     }
 
-    subscript(_ type: UInt16) -> ArraySlice<UInt8>? {
+    @inlinable
+    public subscript(_ type: UInt16) -> ArraySlice<UInt8>? {
         if Int(type) < Self.slotCount {
             let (start, end) = slots[Int(type)]
             return start < 0 ? nil : bytes[start..<end]
@@ -276,10 +305,12 @@ struct NetlinkAttributes: Equatable {
         return overflow[type].map { bytes[$0] }
     }
 
-    func contains(_ type: UInt16) -> Bool { self[type] != nil }
+    @inlinable
+    public func contains(_ type: UInt16) -> Bool { self[type] != nil }
 
     /// A fixed-size integer; nil when absent, an error when present with the wrong size.
-    func integer<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
+    @inlinable
+    public func integer<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
         guard let (start, count) = span(type) else { return nil }
         guard count >= MemoryLayout<T>.size else {
             throw NetlinkDecodeError("attribute \(type) has \(count) bytes, expected \(MemoryLayout<T>.size)")
@@ -289,8 +320,8 @@ struct NetlinkAttributes: Equatable {
 
     /// Where the payload of `type` starts (relative to `bytes`) and how long it is; read without
     /// building a slice, as the integer accessors are called ~25 times per listed destination.
-    @inline(__always)
-    private func span(_ type: UInt16) -> (start: Int, count: Int)? {
+    @inlinable @inline(__always)
+    func span(_ type: UInt16) -> (start: Int, count: Int)? {
         if Int(type) < Self.slotCount {
             let (start, end) = slots[Int(type)]
             return start < 0 ? nil : (start - bytes.startIndex, end - start)
@@ -298,18 +329,20 @@ struct NetlinkAttributes: Equatable {
         return overflow[type].map { ($0.lowerBound - bytes.startIndex, $0.count) }
     }
 
-    @inline(__always)
-    private func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+    @inlinable @inline(__always)
+    func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
     }
 
     /// A big-endian integer (`nla_get_be16` / `nla_get_be32`).
-    func bigEndian<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
+    @inlinable
+    public func bigEndian<T: FixedWidthInteger>(_ type: UInt16, as: T.Type = T.self) throws(NetlinkDecodeError) -> T? {
         try integer(type, as: T.self).map { T(bigEndian: $0) }
     }
 
     /// A counter sent either as u32 or as u64 (the 32-bit and 64-bit statistics differ).
-    func counter(_ type: UInt16) throws(NetlinkDecodeError) -> UInt64? {
+    @inlinable
+    public func counter(_ type: UInt16) throws(NetlinkDecodeError) -> UInt64? {
         guard let (start, count) = span(type) else { return nil }
         switch count {
         case 8...: return load(UInt64.self, at: start)
@@ -319,12 +352,12 @@ struct NetlinkAttributes: Equatable {
     }
 
     /// A string up to its first NUL (`nla_get_string`); invalid UTF-8 is repaired, never fatal.
-    func string(_ type: UInt16) -> String? {
+    public func string(_ type: UInt16) -> String? {
         guard let v = self[type] else { return nil }
         return String(decoding: v.prefix { $0 != 0 }, as: UTF8.self)
     }
 
-    func nested(_ type: UInt16) throws(NetlinkDecodeError) -> NetlinkAttributes? {
+    public func nested(_ type: UInt16) throws(NetlinkDecodeError) -> NetlinkAttributes? {
         guard let v = self[type] else { return nil }
         return try NetlinkAttributes(v)
     }
