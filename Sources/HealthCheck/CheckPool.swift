@@ -169,6 +169,14 @@ public final class CheckPool: Sendable {
     /// The probe that runs `spec`.
     public func index(of spec: CheckSpec) -> Int? { probes.withLock { $0.idBySpec[spec] } }
 
+    /// Runs the probe for `spec` at once, off schedule (`vigil ctl check`); false when no probe has it.
+    @discardableResult
+    public func checkNow(_ spec: CheckSpec) -> Bool {
+        guard let probe = probes.withLock({ p in p.idBySpec[spec].flatMap { p.byID[$0] } }) else { return false }
+        probe.checkNow()
+        return true
+    }
+
     /// The distinct specs running now, in the order they were first added.
     public var specs: [CheckSpec] {
         probes.withLock { p in p.byID.sorted { $0.key < $1.key }.map(\.value.spec) }

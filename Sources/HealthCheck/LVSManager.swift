@@ -121,9 +121,15 @@ public actor LVSManager {
     /// more than ``ReconcileOptions/driftCPUShare`` of a CPU.
     public private(set) var lastDriftCPU: Duration = .zero
     public private(set) var driftInterval: Duration
+    /// The operators' overrides (`vigil ctl`), by virtual server and real server: the one owner
+    /// of them, carried into each new state by key at a reload.
+    public private(set) var overrides: [ServiceKey: [DestinationKey: RealServerOverride]] = [:]
+    /// Told the overrides after each change (to keep them in the state file).
+    private var overridesChanged: (@Sendable ([ServiceKey: [DestinationKey: RealServerOverride]]) -> Void)?
 
     public init(plan: LVSPlan, pool: CheckPool?, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer,
                 options: ReconcileOptions = ReconcileOptions(), background: BackgroundReconcile? = nil,
+                overrides: [ServiceKey: [DestinationKey: RealServerOverride]] = [:],
                 logger: Logger = Logger(label: "vigil.lvs")) {
         self.plan = plan
         self.ipvs = ipvs
@@ -133,10 +139,74 @@ public actor LVSManager {
         self.options = options
         self.logger = logger
         self.states = plan.virtualServers.map(VirtualServerState.init)
+        for (service, servers) in overrides {
+            for (key, o) in servers {
+                guard let (v, r) = Self.position(plan, service, key) else {
+                    logger.warning("override \(o) of \(service) -> \(key) from the state file dropped: not in the configuration")
+                    continue
+                }
+                _ = states[v].setOverride(o, realServer: r)
+                self.overrides[service, default: [:]][key] = o
+                logger.notice("\(service): real server \(key) \(o) (kept from before the restart)")
+            }
+        }
         self.subscribers = pool.map { Self.subscribers(plan, $0) } ?? [:]
         self.managed = Set(plan.virtualServers.map(\.service.key))
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (drainWakes, drainWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Where a virtual server and one of its real servers are in `plan`.
+    static func position(_ plan: LVSPlan, _ service: ServiceKey, _ rs: DestinationKey) -> (vs: Int, rs: Int)? {
+        guard let v = plan.virtualServers.firstIndex(where: { $0.service.key == service }),
+              let r = plan.virtualServers[v].realServers.firstIndex(where: { $0.destination.key == rs }) else { return nil }
+        return (v, r)
+    }
+
+    /// Registers the function told the overrides after each change.
+    public func onOverridesChanged(_ f: @escaping @Sendable ([ServiceKey: [DestinationKey: RealServerOverride]]) -> Void) {
+        overridesChanged = f
+    }
+
+    /// A `vigil ctl` request naming a virtual or real server the configuration does not have.
+    public struct OverrideError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Sets (or, given nil, clears) an operator's override of one real server and applies the
+    /// resulting table at once; returns the line logged. Changes nothing when the virtual server
+    /// or the real server is unknown.
+    @discardableResult
+    public func setOverride(_ o: RealServerOverride?, service: ServiceKey, realServer key: DestinationKey) async throws(OverrideError) -> String {
+        guard let v = plan.virtualServers.firstIndex(where: { $0.service.key == service }) else {
+            let known = plan.virtualServers.map(\.service.key.description).joined(separator: ", ")
+            throw OverrideError(description: "unknown virtual server \(service) (configured: \(known.isEmpty ? "none" : known))")
+        }
+        guard let r = plan.virtualServers[v].realServers.firstIndex(where: { $0.destination.key == key }) else {
+            let known = plan.virtualServers[v].realServers.map(\.destination.key.description).joined(separator: ", ")
+            throw OverrideError(description: "real server \(key) is not in \(service) (its real servers: \(known.isEmpty ? "none" : known))")
+        }
+        let before = states[v].overrides[r]
+        let actions = states[v].setOverride(o, realServer: r)
+        overrides[service, default: [:]][key] = o
+        if overrides[service]?.isEmpty == true { overrides[service] = nil }
+        let line = o.map { "\(service): real server \(key) \($0) (vigil ctl)" }
+            ?? "\(service): real server \(key) override \(before.map { "\($0)" } ?? "none") cleared (vigil ctl)"
+        logger.notice("\(line)")
+        for a in actions { run(a, vs: v) }
+        overridesChanged?(overrides)
+        stateChanges += 1
+        dirty = true
+        await applyPending()
+        if case .drain(removeWhenIdle: true)? = o { drainWake.yield() }
+        return line
+    }
+
+    /// Real servers draining by override with removal once idle, as (service, real server).
+    private var idleWatch: [(ServiceKey, DestinationKey)] {
+        overrides.flatMap { service, servers in
+            servers.compactMap { key, o in o == .drain(removeWhenIdle: true) ? (service, key) : nil }
+        }
     }
 
     /// Probe number → the (virtual server, real server, checker) positions of `plan` it feeds.
@@ -446,7 +516,8 @@ public actor LVSManager {
                 weights.append(before.flatMap { $0.state.dynamicWeight[$0.index] })
             }
             let old = oldByKey[vs.service.key]
-            var state = VirtualServerState(spec: vs, checkerUp: checkerUp, dynamicWeight: weights,
+            let kept = vs.realServers.map { overrides[vs.service.key]?[$0.destination.key] }
+            var state = VirtualServerState(spec: vs, checkerUp: checkerUp, dynamicWeight: weights, overrides: kept,
                                            quorumUp: old?.quorumUp ?? true)
             let actions = state.evaluateQuorum()
             newStates.append(state)
@@ -486,6 +557,19 @@ public actor LVSManager {
         }
         retiring.subtract(newKeys)
         draining = drains
+        var keptOverrides: [ServiceKey: [DestinationKey: RealServerOverride]] = [:]
+        for (service, servers) in overrides {
+            for (key, o) in servers {
+                if Self.position(new, service, key) != nil {
+                    keptOverrides[service, default: [:]][key] = o
+                } else {
+                    report.changes.append("\(service): override \(o) of real server \(key) dropped: no longer configured")
+                }
+            }
+        }
+        let overridesMoved = keptOverrides != overrides
+        overrides = keptOverrides
+        if overridesMoved { overridesChanged?(overrides) }
         plan = new
         states = newStates
         subscribers = Self.subscribers(new, pool)
@@ -549,7 +633,7 @@ public actor LVSManager {
     /// connections, or when ``ReconcileOptions/drainTimeout`` has passed.
     public func runDrainLoop() async {
         while !Task.isCancelled {
-            if draining.isEmpty {
+            if draining.isEmpty && idleWatch.isEmpty {
                 var it = drainWakes.makeAsyncIterator()
                 guard await it.next() != nil else { return }
                 continue
@@ -561,7 +645,8 @@ public actor LVSManager {
 
     /// One look at the draining real servers: those done leave the desired table.
     public func finishDrains() async {
-        guard !draining.isEmpty else { return }
+        let watch = idleWatch
+        guard !draining.isEmpty || !watch.isEmpty else { return }
         let table: [ServiceKey: ServiceEntry]
         do {
             table = Dictionary(try await ipvs.table().map { ($0.service.key, $0) }, uniquingKeysWith: { a, _ in a })
@@ -586,6 +671,16 @@ public actor LVSManager {
                 if draining[service]?.isEmpty == true { draining[service] = nil }
                 finished = true
             }
+        }
+        for (service, key) in watch where overrides[service]?[key] == .drain(removeWhenIdle: true) {
+            let current = table[service]?.destinations.first { $0.key == key }
+            guard Int(current?.activeConnections ?? 0) + Int(current?.inactiveConnections ?? 0) == 0,
+                  let (v, r) = Self.position(plan, service, key) else { continue }
+            logger.notice("\(service): real server \(key) drained (no connections left); removing it until undrain")
+            overrides[service]?[key] = .drained
+            for a in states[v].setOverride(.drained, realServer: r) { run(a, vs: v) }
+            overridesChanged?(overrides)
+            finished = true
         }
         if finished {
             stateChanges += 1

@@ -56,6 +56,38 @@ public enum VirtualServerAction: Sendable, Hashable {
     case quorumDown
 }
 
+/// An operator's runtime setting for one real server (`vigil ctl`): part of the desired state,
+/// kept across reloads and restarts, keyed by virtual and real server address.
+public enum RealServerOverride: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `vigil ctl weight`: this weight instead of the configured (or misc_dynamic) one.
+    case weight(UInt32)
+    /// `vigil ctl drain`: weight 0, so existing connections finish and no new ones arrive;
+    /// with `removeWhenIdle`, out of IPVS once the kernel shows no connections left.
+    case drain(removeWhenIdle: Bool)
+    /// A drain with removal whose connections reached 0: out of IPVS until `undrain`.
+    case drained
+    /// `vigil ctl disable` (maintenance): held out as if down, whatever its checkers say; they
+    /// keep probing so that `enable` brings it back at once when they pass. No notify script runs.
+    case disabled
+
+    public var description: String {
+        switch self {
+        case .weight(let w): "weight \(w)"
+        case .drain(let remove): remove ? "draining (removed when idle)" : "draining"
+        case .drained: "drained (removed)"
+        case .disabled: "disabled (maintenance)"
+        }
+    }
+
+    /// Whether the real server is held out of the pool whatever its checkers say.
+    var holdsOut: Bool {
+        switch self {
+        case .disabled, .drained: true
+        case .weight, .drain: false
+        }
+    }
+}
+
 /// Health of one virtual server's real servers and its quorum, as a value type with pure transitions.
 public struct VirtualServerState: Sendable, Hashable {
     public let spec: VirtualServerSpec
@@ -63,6 +95,8 @@ public struct VirtualServerState: Sendable, Hashable {
     public private(set) var checkerUp: [[Bool]]
     /// Per real server: weight from misc_dynamic, overriding the configured one.
     public private(set) var dynamicWeight: [UInt32?]
+    /// Per real server: the operator's override, if any.
+    public private(set) var overrides: [RealServerOverride?]
     public private(set) var quorumUp: Bool
 
     /// Starts with each checker up unless its timing has `alpha`; quorum judged on that.
@@ -70,6 +104,7 @@ public struct VirtualServerState: Sendable, Hashable {
         self.spec = spec
         self.checkerUp = spec.realServers.map { rs in rs.checks.map { !$0.timing.alpha } }
         self.dynamicWeight = spec.realServers.map { _ in nil }
+        self.overrides = spec.realServers.map { _ in nil }
         self.quorumUp = true
         self.quorumUp = liveWeight >= spec.quorum
     }
@@ -77,18 +112,38 @@ public struct VirtualServerState: Sendable, Hashable {
     /// A state carried over a reload: each checker's up/down, each real server's dynamic weight
     /// and the quorum verdict as given (see ``LVSManager/reload(plan:pool:)``). Call
     /// ``evaluateQuorum()`` afterwards for the quorum that the new spec implies.
-    public init(spec: VirtualServerSpec, checkerUp: [[Bool]], dynamicWeight: [UInt32?], quorumUp: Bool) {
+    public init(spec: VirtualServerSpec, checkerUp: [[Bool]], dynamicWeight: [UInt32?], overrides: [RealServerOverride?]? = nil,
+                quorumUp: Bool) {
         precondition(checkerUp.count == spec.realServers.count && dynamicWeight.count == spec.realServers.count)
+        precondition(overrides == nil || overrides!.count == spec.realServers.count)
         self.spec = spec
         self.checkerUp = checkerUp
         self.dynamicWeight = dynamicWeight
+        self.overrides = overrides ?? spec.realServers.map { _ in nil }
         self.quorumUp = quorumUp
     }
 
-    /// A real server is alive iff none of its checkers is down.
-    public func isAlive(_ index: Int) -> Bool { !checkerUp[index].contains(false) }
+    /// Whether none of the real server's checkers is down.
+    public func checkersUp(_ index: Int) -> Bool { !checkerUp[index].contains(false) }
 
-    public func weight(_ index: Int) -> UInt32 { dynamicWeight[index] ?? spec.realServers[index].destination.weight }
+    /// A real server is alive iff none of its checkers is down and no override holds it out.
+    public func isAlive(_ index: Int) -> Bool { checkersUp(index) && overrides[index]?.holdsOut != true }
+
+    /// The weight it has in IPVS while alive: the override's, else misc_dynamic's, else the configured one.
+    public func weight(_ index: Int) -> UInt32 {
+        switch overrides[index] {
+        case .weight(let w)?: w
+        case .drain?: 0
+        default: dynamicWeight[index] ?? spec.realServers[index].destination.weight
+        }
+    }
+
+    /// Sets or clears (nil) the override of one real server; returns the quorum actions it
+    /// causes (the real server's notify scripts report checker verdicts and do not run for this).
+    public mutating func setOverride(_ o: RealServerOverride?, realServer index: Int) -> [VirtualServerAction] {
+        overrides[index] = o
+        return evaluateQuorum()
+    }
 
     /// Sum of the weights of alive real servers.
     public var liveWeight: UInt32 {
@@ -128,7 +183,7 @@ public struct VirtualServerState: Sendable, Hashable {
     /// The destinations this virtual server wants in IPVS now.
     public var desiredDestinations: [Destination] {
         var out: [Destination] = []
-        for (i, rs) in spec.realServers.enumerated() {
+        for (i, rs) in spec.realServers.enumerated() where overrides[i] != .drained {
             var d = rs.destination
             if quorumUp && isAlive(i) {
                 d.weight = weight(i)

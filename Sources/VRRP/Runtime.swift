@@ -215,6 +215,45 @@ public actor VRRPRuntime {
         apply(n, now: t) { $0.start(now: t) }
     }
 
+    /// A `vigil ctl vrrp` request naming an instance this process does not run.
+    public struct ControlError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// What an operator may ask of an instance at run time.
+    public enum OperatorRequest: Sendable, Hashable {
+        /// Run with this priority in place of the configured one; nil returns to the configured.
+        case priority(UInt8?)
+        /// Give mastership up cleanly (priority 0 once, then priority 1) before maintenance.
+        case backup
+    }
+
+    /// Applies an operator's request to the instance named `instance`; returns the line logged.
+    /// Changes nothing when no instance has that name.
+    @discardableResult
+    public func control(_ instance: String, _ request: OperatorRequest) throws(ControlError) -> String {
+        guard let n = router.index(of: instance) else {
+            let names = router.order.joined(separator: ", ")
+            throw ControlError(description: "VRRP instance \(instance) not found (instances: \(names.isEmpty ? "none" : names))")
+        }
+        let t = now
+        let line: String
+        switch request {
+        case .priority(let p?):
+            apply(n, now: t) { $0.setPriorityOverride(p, now: t) }
+            line = "VRRP_Instance(\(instance)) priority set to \(p) by vigil ctl (effective \(router.machines[n].effectivePriority))"
+        case .priority(nil):
+            apply(n, now: t) { $0.setPriorityOverride(nil, now: t) }
+            line = "VRRP_Instance(\(instance)) back to its configured priority \(router.machines[n].settings.priority) (vigil ctl)"
+        case .backup:
+            apply(n, now: t) { $0.handOver(now: t) }
+            line = "VRRP_Instance(\(instance)) handing mastership over (vigil ctl): priority 0 sent, now priority 1 until vigil ctl vrrp \(instance) priority restore"
+        }
+        logger.notice("\(line)")
+        rearm()
+        return line
+    }
+
     /// Asks ``run()`` to shut down: priority 0 goes out and the VIPs are released at once.
     public func stop() {
         guard !stopped else { return }

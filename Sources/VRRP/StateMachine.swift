@@ -58,6 +58,9 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
     public private(set) var state: VRRPState = .initialize
     /// Sum of tracking weights currently applied.
     public private(set) var priorityAdjustment: Int = 0
+    /// `vigil ctl vrrp INSTANCE priority N|backup`: the operator's priority in place of the
+    /// configured one (tracking weights still apply); kept across an in-place reload.
+    public private(set) var priorityOverride: UInt8?
     public private(set) var faults: Set<VRRPFaultCause> = []
     /// Master_Adver_Interval in centiseconds: learned from the master in v3 (RFC 5798 section 6.4.2).
     public private(set) var masterAdverIntervalCentiseconds: UInt16
@@ -78,8 +81,9 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
 
     /// Priority after tracking weights: 1...254, or 255 for an owner (keepalived clamps the same way).
     public var effectivePriority: UInt8 {
-        if settings.priority == VRRPConstants.ownerPriority { return VRRPConstants.ownerPriority }
-        return UInt8(clamping: min(254, max(1, Int(settings.priority) + priorityAdjustment)))
+        let base = priorityOverride ?? settings.priority
+        if base == VRRPConstants.ownerPriority { return VRRPConstants.ownerPriority }
+        return UInt8(clamping: min(254, max(1, Int(base) + priorityAdjustment)))
     }
 
     /// Skew_Time: (256 - Priority)/256 s in v2 (RFC 3768 section 6.1); scaled by Master_Adver_Interval in v3
@@ -207,6 +211,33 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
             return [.sendAdvertisement(priority: effectivePriority)]
         }
         return []
+    }
+
+    /// Sets (or clears, nil) the operator's priority. A master advertises the new priority at
+    /// once; a backup judges the next advertisement against it (preempting by RFC 5798 section
+    /// 6.4.2 when it is now higher and preemption is on).
+    public mutating func setPriorityOverride(_ priority: UInt8?, now: Duration) -> [VRRPAction] {
+        let before = effectivePriority
+        priorityOverride = priority
+        guard effectivePriority != before, state == .master else { return [] }
+        advertDeadline = now + advertInterval
+        return [.sendAdvertisement(priority: effectivePriority)]
+    }
+
+    /// Hands mastership over before maintenance: priority 1 from now on, and a master sends
+    /// priority 0 (RFC 5798 section 6.4.3, as on shutdown) so the best backup takes over after
+    /// its Skew_Time, then waits as BACKUP; a lower priority alone would not move a peer
+    /// configured `nopreempt`.
+    public mutating func handOver(now: Duration) -> [VRRPAction] {
+        priorityOverride = 1
+        guard state == .master else { return [] }
+        let old = state
+        state = .backup
+        advertDeadline = nil
+        masterAddress = nil
+        masterDownDeadline = now + masterDownInterval
+        return [.sendAdvertisement(priority: VRRPConstants.stopPriority), .removeVirtualAddresses,
+                .transition(from: old, to: .backup, priority: effectivePriority)]
     }
 
     /// Takes a reload's new settings in place; the caller has checked that nothing that needs a

@@ -50,11 +50,11 @@ extension CheckerDaemon {
     }
 
     /// The checker service for a plan, on the kernel's IPVS over netlink.
-    public static func service(plan: LVSPlan, options: ReconcileOptions,
+    public static func service(plan: LVSPlan, options: ReconcileOptions, overrideStore: OverrideStore? = nil,
                                logger: Logger = Logger(label: "vigil.checker")) throws -> CheckerService {
         let client = try IPVSClient()
         return CheckerService(plan: plan, ipvs: client, differ: differ, options: options,
-                              background: try backgroundReconcile(), logger: logger)
+                              background: try backgroundReconcile(), logger: logger, overrideStore: overrideStore)
     }
 
     /// A second netlink client, on a thread of its own at nice 19, for drift repair.

@@ -23,12 +23,15 @@ public struct CheckerService: ServiceLifecycle.Service {
     let onStart: (@Sendable (LVSManager, CheckPool) async -> Void)?
     /// The running manager and pool, for reloads.
     private let running = RunningChecker()
+    /// Where the operators' overrides are kept across restarts; nil keeps them in memory only.
+    let overrideStore: OverrideStore?
 
     public init(plan: LVSPlan, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer, options: ReconcileOptions,
                 background: BackgroundReconcile? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                logger: Logger = Logger(label: "vigil.checker"),
+                logger: Logger = Logger(label: "vigil.checker"), overrideStore: OverrideStore? = nil,
                 onStart: (@Sendable (LVSManager, CheckPool) async -> Void)? = nil) {
+        self.overrideStore = overrideStore
         self.plan = plan
         self.ipvs = ipvs
         self.differ = differ
@@ -45,8 +48,20 @@ public struct CheckerService: ServiceLifecycle.Service {
         let pool = try CheckPool(specs: plan.allChecks, group: group,
                                  maxInFlight: budget.maxInFlight(openFileLimit: prepareOpenFileLimit(for: budget)),
                                  logger: logger)
+        var kept: [ServiceKey: [DestinationKey: RealServerOverride]] = [:]
+        do throws(OverrideStore.LoadError) {
+            kept = try overrideStore?.load() ?? [:]
+        } catch {
+            logger.error("\(error)")
+        }
         let manager = LVSManager(plan: plan, pool: pool, ipvs: ipvs, differ: differ, options: options,
-                                 background: background, logger: logger)
+                                 background: background, overrides: kept, logger: logger)
+        if let store = overrideStore {
+            let logger = logger
+            await manager.onOverridesChanged { overrides in
+                do { try store.save(overrides) } catch { logger.error("overrides not saved to \(store.path): \(error)") }
+            }
+        }
         logger.info("checking \(plan.virtualServers.count) virtual servers with \(pool.specs.count) distinct probes (\(plan.allChecks.count) configured)")
         try await manager.start()
         running.set(manager, pool)

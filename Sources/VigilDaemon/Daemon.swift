@@ -43,6 +43,9 @@ public struct DaemonOptions: Sendable {
     /// `--control-socket`: nil for ``ControlService/defaultPath`` (skipped with a warning when it
     /// cannot be bound), `none` for no control socket; a path given must bind.
     public var controlSocket: String?
+    /// `--state-file`: where `vigil ctl`'s overrides are kept across restarts (nil for
+    /// ``OverrideStore/defaultPath``, `none` to keep them in memory only).
+    public var stateFile: String?
     /// How long a loop may go without turning before `/healthz` answers 503.
     public var stallBound: Duration = .seconds(5)
 
@@ -50,7 +53,8 @@ public struct DaemonOptions: Sendable {
                 releaseIPVS: Bool = true, reconcileInterval: Duration? = nil,
                 pidFiles: [String] = [], dumpConfiguration: Bool = false, stopTimeout: Duration = .seconds(10),
                 requireIncludedFiles: Bool = false, errorsToStandardError: Bool = true,
-                statusAddress: StatusAddress? = nil, controlSocket: String? = nil) {
+                statusAddress: StatusAddress? = nil, controlSocket: String? = nil, stateFile: String? = nil) {
+        self.stateFile = stateFile
         self.errorsToStandardError = errorsToStandardError
         self.controlSocket = controlSocket
         self.requireIncludedFiles = requireIncludedFiles
@@ -207,7 +211,10 @@ public enum Daemon {
                     reconcile.interval = interval
                     reconcile.driftCPUShare = nil
                 }
-                checker = try CheckerDaemon.service(plan: loaded.plan, options: reconcile, logger: Logger(label: "vigil.checker"))
+                let stateFile = options.stateFile ?? OverrideStore.defaultPath
+                checker = try CheckerDaemon.service(plan: loaded.plan, options: reconcile,
+                                                    overrideStore: stateFile == "none" ? nil : OverrideStore(path: stateFile),
+                                                    logger: Logger(label: "vigil.checker"))
                 parts.append("\(loaded.plan.virtualServers.count) virtual servers")
             }
         }

@@ -41,6 +41,6 @@ enum DaemonMode {
             pidFiles: [options.pidFile, options.vrrpPidFile, options.checkersPidFile].compactMap { $0 },
             dumpConfiguration: options.dumpConf, requireIncludedFiles: options.allConfig,
             errorsToStandardError: !options.logConsole, statusAddress: options.statusAddress,
-            controlSocket: options.controlSocket))
+            controlSocket: options.controlSocket, stateFile: options.stateFile))
     }
 }

@@ -9,7 +9,7 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Layer-4 load-balancer controller: IPVS health checking and VRRP, configured by keepalived.conf.",
-        discussion: "Also: `vigil doctor [-f FILE] [--json]` checks this host for the configuration (modules, sysctls, capabilities, interfaces, peers, scripts, the status address; see vigil doctor --help); `vigil ctl status|reload` talks to a running vigil.",
+        discussion: "Also: `vigil doctor [-f FILE] [--json]` checks this host for the configuration (modules, sysctls, capabilities, interfaces, peers, scripts, the status address; see vigil doctor --help); `vigil ctl status|reload|drain|undrain|weight|disable|enable|check|vrrp` steers a running vigil (see vigil ctl --help).",
         subcommands: [Genhash.self]
     )
 
@@ -181,6 +181,10 @@ struct VigilOptions: ParsableArguments {
     @Option(name: .customLong("control-socket"),
             help: "Control socket for `vigil ctl` (root-only Unix socket): PATH or none (default \(ControlService.defaultPath); not a keepalived option).")
     var controlSocket: String?
+
+    @Option(name: .customLong("state-file"),
+            help: "Where `vigil ctl`'s overrides (drain, weight, disable) are kept so that a restart keeps them: PATH or none (default \(OverrideStore.defaultPath); not a keepalived option).")
+    var stateFile: String?
 
     func validate() throws {
         if let reconcileInterval, !(reconcileInterval.isFinite && (0.1...86_400).contains(reconcileInterval)) {

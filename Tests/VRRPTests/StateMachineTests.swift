@@ -204,3 +204,47 @@ struct StateMachineTests {
         #expect(r.instances["A"]?.state == .backup && r.instances["B"]?.state == .backup)
     }
 }
+
+@Suite("VRRP operator requests (vigil ctl vrrp)")
+struct OperatorRequestTests {
+    /// A master after its master-down interval: at 4 s.
+    static func master(_ s: VRRPInstanceSettings = settings()) -> VRRPInstanceMachine {
+        var m = VRRPInstanceMachine(settings: s, primaryAddress: me)
+        _ = m.start(now: .zero)
+        _ = m.timerFired(now: ms(4000))
+        return m
+    }
+
+    @Test("priority N: a master advertises N at once; restore returns to the configured priority")
+    func priority() {
+        var m = Self.master()
+        #expect(m.state == .master)
+        #expect(m.setPriorityOverride(150, now: ms(4100)) == [.sendAdvertisement(priority: 150)])
+        #expect(m.effectivePriority == 150)
+        #expect(m.setPriorityOverride(nil, now: ms(4200)) == [.sendAdvertisement(priority: 100)])
+    }
+
+    @Test("the override outlives an in-place reload and a backup judges adverts against it")
+    func reloadKeeps() {
+        var m = VRRPInstanceMachine(settings: settings(priority: 100), primaryAddress: me)
+        _ = m.start(now: .zero)
+        #expect(m.setPriorityOverride(50, now: ms(10)).isEmpty)
+        _ = m.reconfigure(settings(priority: 120), priorityAdjustment: 0, now: ms(20))
+        #expect(m.effectivePriority == 50)
+        // An advertisement of priority 80 from the master now keeps this backup a backup.
+        _ = m.received(adv(80), from: lowerPeer, now: ms(30))
+        #expect(m.state == .backup)
+    }
+
+    @Test("backup: a master sends priority 0, releases its VIPs, waits as BACKUP with priority 1")
+    func handOver() {
+        var m = Self.master()
+        let actions = m.handOver(now: ms(4100))
+        #expect(actions == [.sendAdvertisement(priority: 0), .removeVirtualAddresses,
+                            .transition(from: .master, to: .backup, priority: 1)])
+        #expect(m.state == .backup && m.effectivePriority == 1)
+        // The peer's advertisements (priority 90, lower than the configured 100) no longer make it preempt.
+        _ = m.received(adv(90), from: lowerPeer, now: ms(4200))
+        #expect(m.state == .backup)
+    }
+}

@@ -136,7 +136,8 @@ public struct StatusDocument: Sendable, Codable {
         public var effectiveWeight: Int
         /// Whether Vigil wants it in the IPVS table now.
         public var inIpvs: Bool
-        /// A runtime override (weight, drain, maintenance); none in this version.
+        /// The operator's override from `vigil ctl` (`weight N`, `draining`, `drained (removed)`,
+        /// `disabled (maintenance)`), kept across reloads and restarts; nil when none.
         public var override: String?
         public var checkers: [CheckerStatus]
         public var traffic: Traffic?

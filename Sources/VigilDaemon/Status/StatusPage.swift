@@ -81,7 +81,7 @@ function render(s) {
       const checks = rs.checkers.map(c => `${esc(c.kind)} ${c.up ? "up" : "down"}` + (c.reason ? `: ${esc(c.reason)}` : "")).join("<br>");
       const t = rs.traffic;
       l += `<tr class="${rs.alive ? "up" : "down"}"><td>${esc(rs.key)}</td><td>${rs.alive ? "alive" : "down"}</td>` +
-        `<td>${rs.effective_weight} / ${rs.configured_weight}</td><td>${checks || "—"}</td>` +
+        `<td>${rs.effective_weight} / ${rs.configured_weight}${rs.override ? ` <b>(${esc(rs.override)})</b>` : ""}</td><td>${checks || "—"}</td>` +
         `<td>${t ? `${t.active_connections ?? 0} active, ${rate(t.connections_per_second)} conn/s` : "—"}</td></tr>`;
     }
     if (vs.sorry_server) l += `<tr class="sorry"><td>${esc(vs.sorry_server.address)}:${vs.sorry_server.port} (sorry server)</td><td colspan="4">${vs.sorry_server.active ? "ACTIVE" : "standby"}</td></tr>`;

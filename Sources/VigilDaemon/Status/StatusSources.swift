@@ -170,7 +170,7 @@ public final class StatusSources: Sendable {
                 let k = inKernel?[d.key]
                 return .init(address: d.address.description, port: Int(d.port), key: SocketAddress(d.address, d.port).description,
                              alive: state.isAlive(n), configuredWeight: Int(d.weight), effectiveWeight: Int(wanted?.weight ?? 0),
-                             inIpvs: wanted != nil, override: nil, checkers: checkers,
+                             inIpvs: wanted != nil, override: state.overrides[n]?.description, checkers: checkers,
                              traffic: k.flatMap { k in k.statistics.map { StatusDocument.Traffic($0, active: k.activeConnections, inactive: k.inactiveConnections) } })
             }
             let sorry = spec.sorryServer.map { s in
