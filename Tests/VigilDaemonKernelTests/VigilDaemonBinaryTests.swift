@@ -269,4 +269,90 @@ struct VigilDaemonBinaryTests {
         #expect(ipvsadmTable()["TCP 192.0.2.40:80"] == nil, "SIGTERM releases the service")
         #expect(!daemons().contains("sync daemon"), "SIGTERM stops the sync daemon: \(daemons())")
     }
+
+    @Test("vigil ctl against the kernel: drain and weight reach IPVS and outlive SIGHUP and a restart; vrrp backup releases the VIP; errors exit 1")
+    func control() async throws {
+        shell("/usr/sbin/ipvsadm", ["-C"])
+        defer { shell("/usr/sbin/ipvsadm", ["-C"]) }
+        shell("/sbin/ip", ["link", "add", "vgc0", "type", "veth", "peer", "name", "vgc1"])
+        defer { shell("/sbin/ip", ["link", "del", "vgc0"]) }
+        shell("/sbin/ip", ["addr", "add", "198.51.100.1/24", "dev", "vgc0"])
+        shell("/sbin/ip", ["link", "set", "vgc0", "up"])
+        shell("/sbin/ip", ["link", "set", "vgc1", "up"])
+        let backends = [try await Backend(), try await Backend()]
+        defer { Task { for b in backends { await b.kill() } } }
+        let scratch = NSTemporaryDirectory() + "vigil-ctl-\(getpid())"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let conf = "\(scratch)/keepalived.conf", stateFile = "\(scratch)/overrides.json"
+        // Unix sockets cannot be bound on the 9p share: the control socket goes under /run.
+        let socket = "/run/vigil-ctl-\(getpid()).sock"
+        try """
+        vrrp_instance VI_1 {
+            interface vgc0
+            virtual_router_id 52
+            priority 200
+            advert_int 1
+            virtual_ipaddress {
+                192.0.2.41/32
+            }
+        }
+        virtual_server 192.0.2.41 80 {
+            delay_loop 2
+            lvs_sched wrr
+            lvs_method NAT
+            protocol TCP
+        \(backends.map { "    real_server 127.0.0.1 \($0.port) {\n        weight 3\n        TCP_CHECK {\n            connect_timeout 1\n            warmup 0\n        }\n    }" }.joined(separator: "\n"))
+        }
+        """.write(toFile: conf, atomically: true, encoding: .utf8)
+        let service = "TCP 192.0.2.41:80"
+        let (a, b) = ("127.0.0.1:\(backends[0].port)", "127.0.0.1:\(backends[1].port)")
+        let vigil = try #require(Lab.builtProduct("vigil"))
+        func ctl(_ words: String...) -> (Int32, String) { Lab.capture(vigil, ["ctl", "--socket", socket] + words) }
+        func vipHeld() -> Bool { shell("/sbin/ip", ["-4", "addr", "show", "dev", "vgc0"]).contains("192.0.2.41/32") }
+        let arguments = ["-n", "-l", "-G", "-f", conf, "--control-socket", socket, "--state-file", stateFile, "--status-address", "none"]
+
+        var daemon = try Daemon(arguments, log: "\(scratch)/vigil.log")
+        #expect(await eventually("installed", within: 45) { $0[service] == [a: 3, b: 3] }, "\(daemon.output.suffix(3000))")
+        let (drainStatus, drainOut) = ctl("drain", "192.0.2.41:80", a)
+        #expect(drainStatus == 0 && drainOut.contains("real server \(a) draining (vigil ctl)"), "\(drainOut)")
+        #expect(ctl("weight", "192.0.2.41:80", b, "5").0 == 0)
+        #expect(ipvsadmTable()[service] == [a: 0, b: 5], "the overrides are in the kernel at once")
+        #expect(daemon.output.contains("real server \(a) draining (vigil ctl)"), "the override is logged")
+
+        let (unknownStatus, unknownOut) = ctl("drain", "192.0.2.99:80", a)
+        #expect(unknownStatus == 1 && unknownOut.contains("unknown virtual server TCP 192.0.2.99:80"), "\(unknownOut)")
+        let (instanceStatus, instanceOut) = ctl("vrrp", "VI_9", "priority", "10")
+        #expect(instanceStatus == 1 && instanceOut.contains("VRRP instance VI_9 not found (instances: VI_1)"), "\(instanceOut)")
+        #expect(ipvsadmTable()[service] == [a: 0, b: 5], "a refused request changes nothing")
+
+        // SIGHUP of the same file keeps them.
+        kill(daemon.process.processIdentifier, SIGHUP)
+        let reloaded = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < reloaded, !daemon.output.contains("Reload finished") { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(daemon.output.contains("Reload finished: no changes, 0 IPVS operations"), "\(daemon.output.suffix(2000))")
+        #expect(ipvsadmTable()[service] == [a: 0, b: 5])
+
+        // The VIP is held; `vrrp VI_1 backup` gives it up at once (with no other router on the link
+        // it takes it back after its Master_Down_Interval, as VRRP must).
+        let held = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < held, !vipHeld() { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(vipHeld(), "\(daemon.output.suffix(2000))")
+        let (backupStatus, backupOut) = ctl("vrrp", "VI_1", "backup")
+        #expect(backupStatus == 0 && backupOut.contains("handing mastership over"), "\(backupOut)")
+        #expect(!vipHeld(), "the VIP is released when the answer comes")
+        #expect(daemon.output.contains("VRRP_Instance(VI_1) Entering BACKUP STATE") || daemon.output.contains("MASTER -> BACKUP"),
+                "\(daemon.output.suffix(2000))")
+
+        // A restart reads the overrides back from the state file.
+        #expect(await daemon.stop() == 0)
+        daemon = try Daemon(arguments, log: "\(scratch)/vigil-2.log")
+        #expect(await eventually("installed again", within: 45) { $0[service] == [a: 0, b: 5] }, "\(daemon.output.suffix(3000))")
+        #expect(daemon.output.contains("(kept from before the restart)"))
+        #expect(ctl("undrain", "192.0.2.41:80", a).0 == 0)
+        #expect(ctl("weight", "192.0.2.41:80", b, "clear").0 == 0)
+        #expect(ipvsadmTable()[service] == [a: 3, b: 3])
+        #expect(!FileManager.default.fileExists(atPath: stateFile), "no override left: no state file")
+        #expect(await daemon.stop() == 0)
+    }
 }
