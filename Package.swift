@@ -93,7 +93,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "VigilSupportTests", dependencies: ["VigilTestSupport", "VigilSupport"]),
+        .testTarget(name: "VigilSupportTests", dependencies: ["VigilTestSupport", "VigilSupport", "CVigilSystem"]),
         .testTarget(name: "IPVSTests", dependencies: ["VigilTestSupport", "IPVS", "VigilSupport"]),
         // Runs against a real IPVS kernel (the lab VM); skips with a reason elsewhere.
         .testTarget(name: "IPVSKernelTests", dependencies: ["VigilTestSupport", "CVigilSystem", "IPVS", "IPVSAdm", "VigilSupport"]),

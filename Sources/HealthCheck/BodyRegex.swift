@@ -39,7 +39,7 @@ final class CompiledRegex: @unchecked Sendable {
     static func message(_ code: Int32) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         vigil_pcre2_error_message(code, &buffer, buffer.count)
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Where the leftmost match at or after `start` begins; nil when there is none.

@@ -30,10 +30,8 @@ public final class ProbeReactor: @unchecked Sendable {
     /// A unit of work for the reactor thread.
     typealias Job = @Sendable () -> Void
 
-    private let epfd: Int32
-    /// `eventfd` that wakes `epoll_wait` when work is posted from another thread.
-    private let wakeFD: Int32
-    private let inbox = Mutex<(jobs: [Job], stopping: Bool)>(([], false))
+    /// The epoll set, the wake-up channel and the inbox of jobs from other threads.
+    private let core: EventLoopCore<Job>
     private let exited = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     // Reactor-thread state.
@@ -74,15 +72,11 @@ public final class ProbeReactor: @unchecked Sendable {
         self.maxInFlight = max(1, maxInFlight)
         self.slotLimit = self.maxInFlight
         self.openSocket = openSocket
-        var e: Int32 = -1, w: Int32 = -1
-        try systemCall("epoll_create1/eventfd") { vigil_epoll_with_wakeup(&e, &w, UInt64.max) }
-        epfd = e
-        wakeFD = w
+        core = try EventLoopCore()
         do throws(SystemCallError) {
             try startDetachedThread(name: name) { self.loop() }
         } catch {
-            close(wakeFD)
-            close(epfd)
+            core.closeDescriptors()
             throw error
         }
     }
@@ -90,19 +84,12 @@ public final class ProbeReactor: @unchecked Sendable {
     /// Runs `job` on the reactor thread. Returns false, dropping the job, once the reactor is stopping.
     @discardableResult
     public func execute(_ job: @escaping @Sendable () -> Void) -> Bool {
-        let accepted = inbox.withLock { state -> Bool in
-            guard !state.stopping else { return false }
-            state.jobs.append(job)
-            return true
-        }
-        if accepted { wake() }
-        return accepted
+        core.post(job)
     }
 
     /// Asks the thread to stop without waiting: open exchanges complete with a failure, timers are dropped.
     public func stop() {
-        inbox.withLock { $0.stopping = true }
-        wake()
+        core.requestStop()
     }
 
     /// True once the reactor is stopping: results arriving now are not acted on. Reactor thread only.
@@ -119,11 +106,6 @@ public final class ProbeReactor: @unchecked Sendable {
             }
             if done { c.resume() }
         }
-    }
-
-    private func wake() {
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
     }
 
     // MARK: Reactor thread
@@ -182,8 +164,7 @@ public final class ProbeReactor: @unchecked Sendable {
         exchanges.removeAll()
         timers = TimerHeap()
         deadlines = []
-        close(wakeFD)
-        close(epfd)
+        core.closeDescriptors()
         readBuffer.deallocate()
         let waiters = exited.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.done = true
@@ -198,13 +179,13 @@ public final class ProbeReactor: @unchecked Sendable {
     /// after jobs from the inbox (which may be long), so timers that fell due meanwhile fire now
     /// and the next wait is measured from now.
     private func handleEvents(_ events: inout [epoll_event], timeout: Int32) {
-        let n = Int(events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), timeout) })
+        let n = core.wait(&events, timeout: timeout)
         time = Self.now()
         guard n > 0 else { return }
         var reread = n >= Self.clockRereadBatch
         for i in 0..<n {
             let data = events[i].data.u64
-            if data == UInt64.max {
+            if data == EventLoopCore<Job>.wakeToken {
                 drainInbox()
                 reread = true
             } else {
@@ -232,12 +213,7 @@ public final class ProbeReactor: @unchecked Sendable {
     }
 
     private func drainInbox() {
-        var counter: UInt64 = 0
-        _ = read(wakeFD, &counter, 8)
-        let (jobs, stop) = inbox.withLock { state -> ([Job], Bool) in
-            defer { state.jobs.removeAll(keepingCapacity: true) }
-            return (state.jobs, state.stopping)
-        }
+        let (jobs, stop) = core.takeJobs()
         for job in jobs { job() }
         if stop { stopping = true }
     }
@@ -366,16 +342,15 @@ public final class ProbeReactor: @unchecked Sendable {
                 exchange.fd = -1
             }
             let fd = try openSocket(addresses)
-            var ev = epoll_event()
             // Edge-triggered: one registration serves every connect, request and reply of the slot.
             // epoll reports a socket's state as of delivery, so an edge still queued from the
             // slot's previous connection describes the current one.
-            ev.events = EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
-            ev.data.u64 = UInt64(slot)
-            if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == -1 {
-                let e = Errno.current
+            do throws(SystemCallError) {
+                try core.add(fd, events: EPOLLOUT.rawValue | EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue,
+                             token: UInt64(slot))
+            } catch {
                 close(fd)
-                throw SystemCallError(call: "epoll_ctl", errno: e)
+                throw error
             }
             exchange.fd = fd
             exchange.family = addresses.target.family

@@ -16,47 +16,37 @@ import VigilSupport
 /// outside any job and enter the actor isolated (the runtime's `onLoop`, which checks
 /// ``isLoopThread``); ``checkIsolated()`` allows `assumeIsolated` on this thread too.
 final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
-    private let epfd: Int32
-    /// `eventfd` that wakes `epoll_wait` when jobs are enqueued or the loop should stop.
-    private let wakeFD: Int32
+    /// The epoll set, the wake-up channel and the inbox of the runtime actor's jobs.
+    private let core: EventLoopCore<UnownedJob>
     private let timerFD: Int32
-    private let inbox = Mutex<(jobs: [UnownedJob], stopping: Bool)>(([], false))
     /// The loop thread's `pthread_t`, 0 until it runs.
     private let threadID = Atomic<UInt>(0)
     // Loop-thread state.
     private var handlers: [Int32: () -> Void] = [:]
     private var onTimer: (() -> Void)?
 
-    /// Epoll token of the wake-up eventfd and of the timerfd (socket tokens are their descriptors).
-    private static let wakeToken = UInt64.max
+    /// Epoll token of the timerfd (the inbox's is ``EventLoopCore/wakeToken``; socket tokens are
+    /// their descriptors).
     private static let timerToken = UInt64.max - 1
 
     /// Starts the loop thread.
     init() throws(SystemCallError) {
-        var e: Int32 = -1, w: Int32 = -1
-        try systemCall("epoll_create1/eventfd") { vigil_epoll_with_wakeup(&e, &w, Self.wakeToken) }
-        epfd = e
-        wakeFD = w
+        core = try EventLoopCore()
         do throws(SystemCallError) {
             // CLOCK_BOOTTIME: the clock Swift's ContinuousClock reads on Linux.
             timerFD = try systemCall("timerfd_create") {
                 timerfd_create(CLOCK_BOOTTIME, Int32(TFD_CLOEXEC) | Int32(TFD_NONBLOCK))
             }
         } catch {
-            close(wakeFD)
-            close(epfd)
+            core.closeDescriptors()
             throw error
         }
-        var ev = epoll_event()
-        ev.events = EPOLLIN.rawValue
-        ev.data.u64 = Self.timerToken
-        _ = epoll_ctl(epfd, EPOLL_CTL_ADD, timerFD, &ev)
         do throws(SystemCallError) {
+            try core.add(timerFD, events: EPOLLIN.rawValue, token: Self.timerToken)
             try startDetachedThread(name: "vigil-vrrp") { self.run() }
         } catch {
             close(timerFD)
-            close(wakeFD)
-            close(epfd)
+            core.closeDescriptors()
             throw error
         }
     }
@@ -64,9 +54,7 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
     // MARK: SerialExecutor
 
     func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
-        inbox.withLock { $0.jobs.append(unowned) }
-        wake()
+        core.post(UnownedJob(job), afterStop: true)
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -84,29 +72,21 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
     /// Lets the thread exit once the jobs queued so far have run. Its owner calls this when no
     /// more jobs can come (the runtime's deinit): a job enqueued afterwards would never run.
     func stop() {
-        inbox.withLock { $0.stopping = true }
-        wake()
-    }
-
-    private func wake() {
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        core.requestStop()
     }
 
     // MARK: Loop thread
 
     /// Calls `handler` whenever `fd` is readable. Loop thread only.
     func watch(_ fd: Int32, _ handler: @escaping () -> Void) {
-        var ev = epoll_event()
-        ev.events = EPOLLIN.rawValue
-        ev.data.u64 = UInt64(UInt32(bitPattern: fd))
-        if epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 { handlers[fd] = handler }
+        guard (try? core.add(fd, events: EPOLLIN.rawValue, token: UInt64(UInt32(bitPattern: fd)))) != nil else { return }
+        handlers[fd] = handler
     }
 
     /// Stops watching `fd`. Loop thread only.
     func unwatch(_ fd: Int32) {
         guard handlers.removeValue(forKey: fd) != nil else { return }
-        _ = epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nil)
+        core.remove(fd)
     }
 
     /// What runs when the timer expires. Loop thread only.
@@ -141,19 +121,13 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         var running = true
         while running {
-            let n = events.withUnsafeMutableBufferPointer { epoll_wait(epfd, $0.baseAddress, Int32($0.count), -1) }
-            guard n > 0 else { continue }
-            for i in 0..<Int(n) {
+            let n = core.wait(&events, timeout: -1)
+            for i in 0..<n {
                 switch events[i].data.u64 {
-                case Self.wakeToken:
-                    var counter: UInt64 = 0
-                    _ = read(wakeFD, &counter, 8)
-                    let (jobs, stopping) = inbox.withLock { state in
-                        defer { state.jobs.removeAll(keepingCapacity: true) }
-                        return (state.jobs, state.stopping)
-                    }
+                case EventLoopCore<UnownedJob>.wakeToken:
+                    let (jobs, stopping) = core.takeJobs()
                     for job in jobs { job.runSynchronously(on: asUnownedSerialExecutor()) }
-                    if stopping && inbox.withLock({ $0.jobs.isEmpty }) { running = false }
+                    if stopping && core.inboxIsEmpty { running = false }
                 case Self.timerToken:
                     var expirations: UInt64 = 0
                     if read(timerFD, &expirations, 8) == 8 { onTimer?() }
@@ -165,7 +139,6 @@ final class VRRPEventLoop: SerialExecutor, @unchecked Sendable {
         handlers = [:]
         onTimer = nil
         close(timerFD)
-        close(wakeFD)
-        close(epfd)
+        core.closeDescriptors()
     }
 }
