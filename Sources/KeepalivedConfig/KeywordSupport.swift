@@ -105,7 +105,7 @@ private enum Why {
     static let reloadTuning = "Vigil reloads on SIGHUP or `vigil ctl reload` only"
     static let debugOnly = "keepalived debugging aid with no effect on the service"
     static let advertTuning = "Vigil follows RFC 3768/5798 advertisement rules without this tuning"
-    static let garpTuning = "Vigil sends gratuitous ARP / NA only on becoming master and on `garp_master_refresh`"
+    static let garpTuning = "Vigil sends gratuitous ARP / NA on becoming master, on `garp_master_refresh` and after a lower-priority advert, without pauses between messages"
     static let strict = "strict mode (no authentication, receive-side checks, nftables `accept` rules) is not implemented"
     static let accept = "Vigil adds no firewall rules, so the VIPs always accept traffic (keepalived's non-strict default)"
     static let namespace = "Vigil runs in the network namespace it is started in; starting it in another one would program the wrong IPVS table and interfaces"
@@ -187,8 +187,8 @@ extension KeywordSupport {
         .init("vrrp_garp_master_repeat", [.global], "default garp_master_repeat", s(vrrp, "i.garp.masterRepeat")),
         .init("vrrp_garp_master_refresh", [.global], "default garp_master_refresh", s(vrrp, "i.garp.masterRefresh")),
         .init("vrrp_garp_master_refresh_repeat", [.global], "default garp_master_refresh_repeat", s(vrrp, "i.garp.masterRefreshRepeat")),
-        .init("vrrp_garp_lower_prio_delay", [.global], "default garp_lower_prio_delay", .notSupported(Why.garpTuning)),
-        .init("vrrp_garp_lower_prio_repeat", [.global], "default garp_lower_prio_repeat", .notSupported(Why.garpTuning)),
+        .init("vrrp_garp_lower_prio_delay", [.global], "default garp_lower_prio_delay", s(vrrp, "i.garp.lowerPriorityDelay")),
+        .init("vrrp_garp_lower_prio_repeat", [.global], "default garp_lower_prio_repeat", s(vrrp, "i.garp.lowerPriorityRepeat")),
         .init("vrrp_garp_interval", [.global, .instance], "pause between gratuitous ARPs", .notSupported(Why.garpTuning)),
         .init("vrrp_gna_interval", [.global], "pause between unsolicited neighbour advertisements", .notSupported(Why.garpTuning)),
         .init("vrrp_min_garp", [.global], "one gratuitous ARP, no refresh", .notSupported(Why.garpTuning)),
@@ -312,8 +312,8 @@ extension KeywordSupport {
         .init("garp_master_repeat", [.instance], "gratuitous ARPs per burst", s(vrrp, "i.garp.masterRepeat")),
         .init("garp_master_refresh", [.instance], "periodic gratuitous ARP while master", s(vrrp, "i.garp.masterRefresh")),
         .init("garp_master_refresh_repeat", [.instance], "gratuitous ARPs per refresh", s(vrrp, "i.garp.masterRefreshRepeat")),
-        .init("garp_lower_prio_delay", [.instance], "gratuitous ARP after a lower priority advert", .notSupported(Why.garpTuning)),
-        .init("garp_lower_prio_repeat", [.instance], "gratuitous ARPs after a lower priority advert", .notSupported(Why.garpTuning)),
+        .init("garp_lower_prio_delay", [.instance], "second set of gratuitous ARPs after a lower priority advert", s(vrrp, "i.garp.lowerPriorityDelay")),
+        .init("garp_lower_prio_repeat", [.instance], "gratuitous ARPs after a lower priority advert", s(vrrp, "i.garp.lowerPriorityRepeat")),
         .init("garp_interval", [.instance], "pause between gratuitous ARPs", .notSupported(Why.garpTuning)),
         .init("gna_interval", [.instance], "pause between unsolicited neighbour advertisements", .notSupported(Why.garpTuning)),
         .init("accept", [.instance], "accept traffic to the VIPs in strict mode", .notSupported(Why.accept)),

@@ -146,7 +146,8 @@ extension VRRPInstanceSettings {
             gratuitous: VRRPGratuitousSettings(
                 masterDelay: duration(i.garp.masterDelay), masterRepeat: i.garp.masterRepeat,
                 masterRefresh: i.garp.masterRefresh > 0 ? duration(i.garp.masterRefresh) : nil,
-                refreshRepeat: i.garp.masterRefreshRepeat),
+                refreshRepeat: i.garp.masterRefreshRepeat,
+                lowerPriorityRepeat: i.garp.lowerPriorityRepeat, lowerPriorityDelay: duration(i.garp.lowerPriorityDelay)),
             dontTrackPrimary: i.dontTrackPrimary)
     }
 }

@@ -81,6 +81,8 @@ public actor VRRPRuntime {
     private var threadedPackets: AsyncStream<VRRPReceivedPacket>.Continuation?
     private var notifyChains: [String: Task<Void, Never>] = [:]
     private var garpTasks: [String: Task<Void, Never>] = [:]
+    /// The pending second set of announcements after a lower-priority advertisement, by instance.
+    private var lowerPriorityTasks: [String: Task<Void, Never>] = [:]
     /// Running `vrrp_script`s by name.
     private var scriptTasks: [String: Task<Void, Never>] = [:]
     /// Bumped when a script stops, so a run still finishing cannot report to its successor.
@@ -300,6 +302,7 @@ public actor VRRPRuntime {
             guard let n = router.index(of: name) else { continue }
             apply(n, now: t) { $0.shutdown(now: t) }
             garpTasks.removeValue(forKey: name)?.cancel()
+            lowerPriorityTasks.removeValue(forKey: name)?.cancel()
             transport.close(instance: name)
         }
         for name in plan.removed {
@@ -407,6 +410,7 @@ public actor VRRPRuntime {
         threadedPackets?.finish()
         for t in scriptTasks.values { t.cancel() }
         for t in garpTasks.values { t.cancel() }
+        for t in lowerPriorityTasks.values { t.cancel() }
         for n in router.machines.indices {
             let t = now
             apply(n, now: t) { $0.shutdown(now: t) }
@@ -781,11 +785,16 @@ public actor VRRPRuntime {
                 try addresses.add(router.machines[n].settings)
             case .removeVirtualAddresses:
                 garpTasks[name]?.cancel()
+                lowerPriorityTasks.removeValue(forKey: name)?.cancel()
                 try addresses.remove(router.machines[n].settings)
             case .announce:
                 let i = router.machines[n].settings
                 try addresses.announce(i, count: i.gratuitous.masterRepeat)
                 scheduleGratuitous(i)
+            case .announceToLowerPriority:
+                let i = router.machines[n].settings
+                try addresses.announce(i, count: i.gratuitous.lowerPriorityRepeat)
+                scheduleLowerPriorityAnnouncement(i)
             case .transition(let from, let to, let priority):
                 counters.transitions += 1
                 recordTransition(name, from: from, to: to, faults: router.machines[n].faults.map(\.description).sorted())
@@ -882,6 +891,21 @@ public actor VRRPRuntime {
                 guard !Task.isCancelled, await self?.isMaster(name) == true else { return }
                 try? a.announce(i, count: g.refreshRepeat)
             }
+        }
+    }
+
+    /// The second set after a lower-priority advertisement (`garp_lower_prio_delay`); a later
+    /// such advertisement restarts the delay rather than stacking sets.
+    private func scheduleLowerPriorityAnnouncement(_ i: VRRPInstanceSettings) {
+        let g = i.gratuitous
+        guard g.lowerPriorityDelay > .zero else { return }
+        lowerPriorityTasks[i.name]?.cancel()
+        let a = addresses
+        let name = i.name
+        lowerPriorityTasks[name] = Task { [weak self] in
+            try? await Task.sleep(for: g.lowerPriorityDelay)
+            guard !Task.isCancelled, await self?.isMaster(name) == true else { return }
+            try? a.announce(i, count: g.lowerPriorityRepeat)
         }
     }
 

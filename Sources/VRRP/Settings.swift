@@ -146,12 +146,21 @@ public struct VRRPGratuitousSettings: Sendable, Hashable, Codable {
     public var masterRefresh: Duration?
     /// Announcements per refresh (default 1).
     public var refreshRepeat: Int
+    /// `garp_lower_prio_repeat`: announcements a master sends when it receives a lower-priority
+    /// advertisement (another router that thinks it is master), at once and again after
+    /// ``lowerPriorityDelay`` (keepalived's defaults: the master burst's count and delay).
+    public var lowerPriorityRepeat: Int
+    /// `garp_lower_prio_delay`: delay of the second set (0 = none).
+    public var lowerPriorityDelay: Duration
 
-    public init(masterDelay: Duration = .seconds(5), masterRepeat: Int = 5, masterRefresh: Duration? = nil, refreshRepeat: Int = 1) {
+    public init(masterDelay: Duration = .seconds(5), masterRepeat: Int = 5, masterRefresh: Duration? = nil, refreshRepeat: Int = 1,
+                lowerPriorityRepeat: Int = 5, lowerPriorityDelay: Duration = .seconds(5)) {
         self.masterDelay = masterDelay
         self.masterRepeat = masterRepeat
         self.masterRefresh = masterRefresh
         self.refreshRepeat = refreshRepeat
+        self.lowerPriorityRepeat = lowerPriorityRepeat
+        self.lowerPriorityDelay = lowerPriorityDelay
     }
 }
 

@@ -23,6 +23,9 @@ public enum VRRPAction: Sendable, Hashable {
     case removeVirtualAddresses
     /// Send gratuitous ARP / unsolicited NA for the virtual addresses (a first burst).
     case announce
+    /// A master heard a lower-priority advertisement: refresh the other routers' and the
+    /// switches' caches (`garp_lower_prio_repeat` now, again after `garp_lower_prio_delay`).
+    case announceToLowerPriority
     /// The state changed: run notify scripts, log, update status.
     case transition(from: VRRPState, to: VRRPState, priority: UInt8)
 }
@@ -180,7 +183,9 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
                 masterAddress = source
                 return leaveMaster(to: .backup, now: now)
             }
-            return []
+            // RFC 5798 section 6.4.3 discards it; keepalived also re-announces the VIPs, so that
+            // after a split brain the neighbours' caches point at the master that stays.
+            return adv.priority < mine && settings.gratuitous.lowerPriorityRepeat > 0 ? [.announceToLowerPriority] : []
         default:
             return []
         }

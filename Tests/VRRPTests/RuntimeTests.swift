@@ -142,6 +142,26 @@ struct RuntimeTests {
         #expect(addresses.events.last == "remove 192.0.2.100/32")
     }
 
+    @Test("a master hearing a lower-priority advert re-announces its VIPs at once and again after garp_lower_prio_delay")
+    func lowerPriorityAdvertReannounces() async throws {
+        let wire = FakeTransport()
+        let addresses = FakeAddresses()
+        var settings = instance(priority: 150)
+        settings.gratuitous = VRRPGratuitousSettings(masterDelay: .zero, lowerPriorityRepeat: 2, lowerPriorityDelay: .milliseconds(300))
+        let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [settings]), transport: wire, addresses: addresses)
+        let run = Task { try await runtime.run() }
+        #expect(await wait(3) { await runtime.status.first?.state == .master })
+        #expect(!addresses.events.contains { $0.hasPrefix("announce 2") })
+        let lower = VRRPCodec.encode(VRRPAdvertisement(version: .v3, virtualRouterID: 51, priority: 100, intervalCentiseconds: 5,
+                                                       addresses: [vip]), source: peer, destination: VRRPConstants.multicastV4)
+        wire.inject(VRRPReceivedPacket(payload: lower, source: peer, destination: VRRPConstants.multicastV4, ttl: 255, interface: "lab0"))
+        #expect(await wait(2) { addresses.events.filter { $0 == "announce 2 192.0.2.100/32" }.count == 1 }, "\(addresses.events)")
+        #expect(await wait(2) { addresses.events.filter { $0 == "announce 2 192.0.2.100/32" }.count == 2 }, "the second set: \(addresses.events)")
+        #expect(await runtime.status.first?.state == .master, "a lower priority does not move the master")
+        await runtime.stop()
+        try await run.value
+    }
+
     @Test func aHigherPriorityPeerKeepsItBackupAndBadPacketsAreCounted() async throws {
         let wire = FakeTransport()
         let addresses = FakeAddresses()

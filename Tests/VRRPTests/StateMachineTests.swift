@@ -236,6 +236,16 @@ struct OperatorRequestTests {
         #expect(m.state == .backup)
     }
 
+    @Test("a master answers a lower-priority advert with garp_lower_prio_repeat announcements, not a transition")
+    func lowerPriority() {
+        var m = Self.master()
+        #expect(m.received(adv(50), from: lowerPeer, now: ms(4100)) == [.announceToLowerPriority])
+        var quiet = settings()
+        quiet.gratuitous.lowerPriorityRepeat = 0
+        var q = Self.master(quiet)
+        #expect(q.received(adv(50), from: lowerPeer, now: ms(4100)).isEmpty)
+    }
+
     @Test("backup: a master sends priority 0, releases its VIPs, waits as BACKUP with priority 1")
     func handOver() {
         var m = Self.master()
