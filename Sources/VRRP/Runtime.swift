@@ -100,6 +100,18 @@ public actor VRRPRuntime {
     public private(set) var counters = VRRPCounters()
     /// Per instance name: its own counters and last transition.
     public private(set) var activity: [String: VRRPInstanceActivity] = [:]
+
+    /// keepalived's STATS_CLEAR: the per-instance counters back to 0 (transitions and the last
+    /// transition are kept).
+    public func clearStatistics() {
+        for name in activity.keys {
+            let kept = activity[name]!
+            var fresh = VRRPInstanceActivity()
+            fresh.transitions = kept.transitions
+            fresh.lastTransition = kept.lastTransition
+            activity[name] = fresh
+        }
+    }
     /// Each tracked `vrrp_script` by name: succeeding?
     public var trackedScripts: [String: Bool] { scriptHealthy }
     /// Each tracked (or primary) interface by name: up?

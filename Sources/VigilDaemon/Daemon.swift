@@ -6,6 +6,8 @@ import Musl
 import HealthCheck
 import IPVS
 import KeepalivedConfig
+import Dispatch
+import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -107,9 +109,11 @@ public enum Daemon {
                                             vrrp: halves.vrrp, sync: halves.sync, notifier: notifier, logger: logger)
         StatusMetrics.bootstrapEvents()
         let status: StatusService?, control: ControlService?
+        let statusSources: StatusSources
         do {
             let sources = StatusSources(checker: halves.checker, vrrp: halves.vrrp, coordinator: coordinator,
                                         configFile: options.configFile, ipvs: halves.checker == nil ? nil : try? IPVSClient())
+            statusSources = sources
             status = try startStatusServer(options, sources: sources, logger: logger)
             control = try startControlSocket(options, sources: sources, coordinator: coordinator, logger: logger)
         } catch {
@@ -120,13 +124,15 @@ public enum Daemon {
         // keepalived's data, statistics and JSON dump signals must not end the process before
         // they are implemented: their default action is to terminate.
         signal(SIGRTMIN_JSON, SIG_IGN)
+        signal(SIGRTMAX_STATS_CLEAR, SIG_IGN)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let checker = halves.checker { services.append(.init(service: checker)) }
         if let vrrp = halves.vrrp {
             services.append(.init(service: vrrp))
             if let sync = halves.sync { services.append(.init(service: ConnectionSyncService(sync: sync, vrrp: vrrp))) }
         }
-        services.append(.init(service: SignalService(coordinator: coordinator, logger: logger)))
+        services.append(.init(service: SignalService(coordinator: coordinator, dumps: DumpWriter(sources: statusSources, coordinator: coordinator),
+                                                     logger: logger)))
         if let status { services.append(.init(service: status)) }
         if let control { services.append(.init(service: control)) }
         // Last, so it is the first told to stop: STOPPING=1 goes out before anything is released.
@@ -282,6 +288,8 @@ struct LoadedConfiguration: Sendable {
 
 /// SIGRTMIN+2, keepalived's JSON dump signal (`keepalived --signum=JSON`).
 let SIGRTMIN_JSON: Int32 = 36
+/// keepalived's STATS_CLEAR signal (`keepalived --signum=STATS_CLEAR`: SIGRTMAX with glibc).
+let SIGRTMAX_STATS_CLEAR: Int32 = 63
 
 /// Turns SIGHUP into reloads, one at a time; a signal arriving during a reload starts one more.
 struct SignalService: ServiceLifecycle.Service, CustomStringConvertible {
@@ -289,20 +297,89 @@ struct SignalService: ServiceLifecycle.Service, CustomStringConvertible {
     var description: String { "SignalService" }
 
     let coordinator: ReloadCoordinator
+    let dumps: DumpWriter
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup, .sigusr1, .sigusr2)
+        // SIGRTMIN+2 and SIGRTMAX have no UnixSignal name: dispatch sources, on the same task.
+        let (realtime, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let queue = DispatchQueue(label: "vigil.signals")
+        let sources = [SIGRTMIN_JSON, SIGRTMAX_STATS_CLEAR].map { number -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        defer {
+            sources.forEach { $0.cancel() }
+            continuation.finish()
+        }
         await withGracefulShutdownHandler {
-            for await signal in signals.cancelOnGracefulShutdown() {
-                switch signal {
-                case .sighup:
-                    _ = await coordinator.reload(trigger: "SIGHUP")
-                default:
-                    logger.warning("\(signal) received: the data and statistics dumps are not implemented yet; ignored")
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await signal in signals.cancelOnGracefulShutdown() {
+                        switch signal {
+                        case .sighup: _ = await coordinator.reload(trigger: "SIGHUP")
+                        case .sigusr1: await dumps.write(.data)
+                        case .sigusr2: await dumps.write(.stats)
+                        default: break
+                        }
+                    }
                 }
+                group.addTask {
+                    for await number in realtime.cancelOnGracefulShutdown() {
+                        await dumps.write(number == SIGRTMIN_JSON ? .json : .clearStats)
+                    }
+                }
+                await group.next()
+                group.cancelAll()
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+            continuation.finish()
+        }
+    }
+}
+
+/// Writes keepalived's dumps when their signals arrive (``KeepalivedDumps``).
+struct DumpWriter: Sendable {
+    let sources: StatusSources
+    let coordinator: ReloadCoordinator
+    let logger = Logger(label: "vigil.dump")
+
+    enum Kind { case data, stats, json, clearStats }
+
+    func write(_ kind: Kind) async {
+        let view = await sources.vrrpView()
+        do {
+            switch kind {
+            case .data:
+                if let view {
+                    try KeepalivedDumps.write(Data(KeepalivedDumps.data(view, routerID: await coordinator.runningRouterID).utf8), to: KeepalivedDumps.dataPath)
+                }
+                if sources.checker != nil {
+                    try KeepalivedDumps.write(Data(KeepalivedDumps.checkData(await sources.document()).utf8), to: KeepalivedDumps.checkDataPath)
+                }
+                logger.info("SIGUSR1: data written to \(view == nil ? "" : KeepalivedDumps.dataPath + " ")\(sources.checker == nil ? "" : KeepalivedDumps.checkDataPath)")
+            case .stats, .clearStats:
+                guard let view else { return logger.info("statistics dump: the VRRP half does not run here") }
+                try KeepalivedDumps.write(Data(KeepalivedDumps.stats(view).utf8), to: KeepalivedDumps.statsPath)
+                if kind == .clearStats {
+                    await sources.vrrp?.runtime.clearStatistics()
+                }
+                logger.info("\(kind == .stats ? "SIGUSR2" : "STATS_CLEAR"): statistics written to \(KeepalivedDumps.statsPath)\(kind == .clearStats ? " and cleared" : "")")
+            case .json:
+                if let view { try KeepalivedDumps.write(try KeepalivedDumps.json(view), to: KeepalivedDumps.jsonPath) }
+                if sources.checker != nil {
+                    let document = await sources.document()
+                    let encoder = StatusDocument.encoder
+                    try KeepalivedDumps.write(try encoder.encode(document.virtualServers ?? []), to: KeepalivedDumps.checkJSONPath)
+                }
+                logger.info("JSON dump written to \(view == nil ? "" : KeepalivedDumps.jsonPath + " ")\(sources.checker == nil ? "" : KeepalivedDumps.checkJSONPath)")
+            }
+        } catch {
+            logger.error("dump not written: \(error)")
+        }
     }
 }
 

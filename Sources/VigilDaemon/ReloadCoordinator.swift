@@ -47,6 +47,9 @@ public actor ReloadCoordinator {
     /// The VRRP settings of the configuration last loaded.
     var runningVRRPSettings: VRRPSettings { state.vrrp }
 
+    /// The `router_id` of the configuration last loaded.
+    var runningRouterID: String { state.configuration.global.routerID }
+
     /// What `/status` shows of the configuration and its reloads.
     func statusView() -> (hash: String?, applied: Int, refused: Int, last: ReloadOutcome?) {
         (configHash, applied, refused, last)

@@ -162,6 +162,20 @@ struct RuntimeTests {
         try await run.value
     }
 
+    @Test("STATS_CLEAR zeroes the counters and keeps the transitions")
+    func clearStatistics() async throws {
+        let wire = FakeTransport()
+        let runtime = try VRRPRuntime(settings: VRRPSettings(instances: [instance(priority: 100)]), transport: wire, addresses: FakeAddresses())
+        let run = Task { try await runtime.run() }
+        #expect(await wait(3) { await (runtime.activity["VI_1"]?.advertisementsSent ?? 0) >= 2 })
+        await runtime.clearStatistics()
+        let cleared = await runtime.activity["VI_1"]
+        #expect((cleared?.advertisementsSent ?? 9) <= 1 && cleared?.becameMaster == 0)
+        #expect(cleared?.lastTransition?.to == .master && (cleared?.transitions ?? 0) >= 1)
+        await runtime.stop()
+        try await run.value
+    }
+
     @Test func aHigherPriorityPeerKeepsItBackupAndBadPacketsAreCounted() async throws {
         let wire = FakeTransport()
         let addresses = FakeAddresses()
