@@ -77,6 +77,9 @@ public struct GlobalDefinitions: Sendable, Codable, Hashable {
     public var vrrpVersion: Int
     /// `vrrp_strict`.
     public var vrrpStrict: Bool
+    /// `vrrp_lower_prio_no_advert` / `vrrp_higher_prio_send_advert`: the instances' defaults.
+    public var vrrpLowerPriorityNoAdvert = false
+    public var vrrpHigherPrioritySendAdvert = false
     /// `vrrp_garp_*` / `vrrp_gna_*` defaults inherited by every instance.
     public var garp: GratuitousARPSettings
     /// `vrrp_mcast_group4` (default 224.0.0.18, RFC 5798 §5.1.1.2).
@@ -497,6 +500,10 @@ public struct VRRPInstance: Sendable, Codable, Hashable {
     public var strictMode: Bool
     /// `dont_track_primary`.
     public var dontTrackPrimary: Bool
+    /// `lower_prio_no_advert`: a master does not answer a lower-priority advert with its own.
+    public var lowerPriorityNoAdvert = false
+    /// `higher_prio_send_advert`: a master sends an advert before yielding to a higher priority.
+    public var higherPrioritySendAdvert = false
     /// `use_vmac [NAME]`: nil without VMAC; empty string for the default name.
     public var useVMAC: String?
     /// `smtp_alert`.

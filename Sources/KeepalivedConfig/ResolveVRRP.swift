@@ -53,6 +53,10 @@ extension Resolver {
                 if let v = ctx.integer(child, in: 2...3) { g.vrrpVersion = v }
             case "vrrp_strict":
                 g.vrrpStrict = ctx.bool(child)
+            case "vrrp_lower_prio_no_advert":
+                g.vrrpLowerPriorityNoAdvert = ctx.bool(child)
+            case "vrrp_higher_prio_send_advert":
+                g.vrrpHigherPrioritySendAdvert = ctx.bool(child)
             case "vrrp_garp_master_delay":
                 if let v = ctx.seconds(child) { g.garp.masterDelay = v; globalGarpSet.insert("lower_delay_default") }
             case "vrrp_garp_master_repeat":
@@ -363,6 +367,7 @@ extension Resolver {
         var advert: Token?
         var version: Int?
         var strict: Bool?
+        var lowerNoAdvert: Bool?, higherSendAdvert: Bool?
         var accept: Bool?
         var hasVRID = false
         var interfaceToken: Token?
@@ -473,6 +478,10 @@ extension Resolver {
                 strict = ctx.bool(child)
             case "dont_track_primary":
                 v.dontTrackPrimary = true
+            case "lower_prio_no_advert":
+                lowerNoAdvert = ctx.bool(child)
+            case "higher_prio_send_advert":
+                higherSendAdvert = ctx.bool(child)
             case "lvs_sync_daemon_interface":
                 // keepalived 1.x's per-instance form, still accepted by 2.2.7 with a warning.
                 guard let t = ctx.argument(child, expected: "an interface name") else { break }
@@ -498,6 +507,8 @@ extension Resolver {
         // Effective settings.
         v.version = version ?? global.vrrpVersion
         v.strictMode = strict ?? global.vrrpStrict
+        v.lowerPriorityNoAdvert = lowerNoAdvert ?? global.vrrpLowerPriorityNoAdvert
+        v.higherPrioritySendAdvert = higherSendAdvert ?? global.vrrpHigherPrioritySendAdvert
         v.accept = accept ?? !v.strictMode
         if !lowerDelaySet && !globalGarpSet.contains("lower_delay") { garp.lowerPriorityDelay = garp.masterDelay }
         if !lowerRepeatSet && !globalGarpSet.contains("lower_repeat") { garp.lowerPriorityRepeat = garp.masterRepeat }

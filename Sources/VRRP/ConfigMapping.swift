@@ -149,6 +149,8 @@ extension VRRPInstanceSettings {
                 refreshRepeat: i.garp.masterRefreshRepeat,
                 lowerPriorityRepeat: i.garp.lowerPriorityRepeat, lowerPriorityDelay: duration(i.garp.lowerPriorityDelay)),
             dontTrackPrimary: i.dontTrackPrimary)
+        lowerPriorityNoAdvert = i.lowerPriorityNoAdvert
+        higherPrioritySendAdvert = i.higherPrioritySendAdvert
     }
 }
 

@@ -196,6 +196,11 @@ public struct VRRPInstanceSettings: Sendable, Hashable, Codable {
     public var gratuitous: VRRPGratuitousSettings
     /// `dont_track_primary`: ignore the instance interface's own link state.
     public var dontTrackPrimary: Bool
+    /// `lower_prio_no_advert`: a master hearing a lower priority does not answer with an advert
+    /// (keepalived's default answers; RFC 5798 section 6.4.3 discards).
+    public var lowerPriorityNoAdvert = false
+    /// `higher_prio_send_advert`: a master yielding to a higher priority sends one advert first.
+    public var higherPrioritySendAdvert = false
 
     public init(
         name: String, version: VRRPVersion = .v2, virtualRouterID: UInt8, priority: UInt8 = 100,

@@ -181,11 +181,20 @@ public struct VRRPInstanceMachine: Sendable, Hashable {
             if adv.priority > mine || (adv.priority == mine && source > primaryAddress) {
                 if settings.version == .v3 { masterAdverIntervalCentiseconds = max(1, adv.intervalCentiseconds) }
                 masterAddress = source
-                return leaveMaster(to: .backup, now: now)
+                let farewell: [VRRPAction] = settings.higherPrioritySendAdvert ? [.sendAdvertisement(priority: mine)] : []
+                return farewell + leaveMaster(to: .backup, now: now)
             }
-            // RFC 5798 section 6.4.3 discards it; keepalived also re-announces the VIPs, so that
-            // after a split brain the neighbours' caches point at the master that stays.
-            return adv.priority < mine && settings.gratuitous.lowerPriorityRepeat > 0 ? [.announceToLowerPriority] : []
+            guard adv.priority < mine else { return [] }
+            // RFC 5798 section 6.4.3 discards it. keepalived answers with an advert at once (unless
+            // `lower_prio_no_advert`) and re-announces the VIPs, so that after a split brain the
+            // other router yields soon and the neighbours' caches point at the master that stays.
+            var actions: [VRRPAction] = []
+            if !settings.lowerPriorityNoAdvert {
+                advertDeadline = now + advertInterval
+                actions.append(.sendAdvertisement(priority: mine))
+            }
+            if settings.gratuitous.lowerPriorityRepeat > 0 { actions.append(.announceToLowerPriority) }
+            return actions
         default:
             return []
         }

@@ -236,14 +236,27 @@ struct OperatorRequestTests {
         #expect(m.state == .backup)
     }
 
-    @Test("a master answers a lower-priority advert with garp_lower_prio_repeat announcements, not a transition")
+    @Test("a master answers a lower-priority advert with an advert and garp_lower_prio_repeat announcements, not a transition")
     func lowerPriority() {
         var m = Self.master()
-        #expect(m.received(adv(50), from: lowerPeer, now: ms(4100)) == [.announceToLowerPriority])
+        #expect(m.received(adv(50), from: lowerPeer, now: ms(4100)) == [.sendAdvertisement(priority: 100), .announceToLowerPriority])
+        #expect(m.state == .master && m.nextDeadline == ms(5100), "the advert timer restarts from the answer")
         var quiet = settings()
         quiet.gratuitous.lowerPriorityRepeat = 0
+        quiet.lowerPriorityNoAdvert = true
         var q = Self.master(quiet)
-        #expect(q.received(adv(50), from: lowerPeer, now: ms(4100)).isEmpty)
+        #expect(q.received(adv(50), from: lowerPeer, now: ms(4100)).isEmpty, "lower_prio_no_advert and no repeat: RFC 5798's discard")
+    }
+
+    @Test("higher_prio_send_advert: a master yielding to a higher priority sends one advert first")
+    func higherPriority() {
+        var s = settings()
+        s.higherPrioritySendAdvert = true
+        var m = Self.master(s)
+        let actions = m.received(adv(200), from: higherPeer, now: ms(4100))
+        #expect(actions.first == .sendAdvertisement(priority: 100) && m.state == .backup)
+        var plain = Self.master()
+        #expect(plain.received(adv(200), from: higherPeer, now: ms(4100)).first == .removeVirtualAddresses)
     }
 
     @Test("backup: a master sends priority 0, releases its VIPs, waits as BACKUP with priority 1")

@@ -98,8 +98,8 @@ enum KeepalivedDumps {
         var last_transition: Double
         var garp_delay: Int, garp_refresh: Int, garp_rep: Int, garp_refresh_rep: Int
         var garp_lower_prio_delay: Int, garp_lower_prio_rep: Int
-        var lower_prio_no_advert = 0
-        var higher_prio_send_advert = 0
+        var lower_prio_no_advert: Int
+        var higher_prio_send_advert: Int
         var vrid: Int
         var base_priority: Int
         var effective_priority: Int
@@ -157,6 +157,7 @@ enum KeepalivedDumps {
                 garp_delay: Int(seconds(i.gratuitous.masterDelay)), garp_refresh: Int(i.gratuitous.masterRefresh.map(seconds) ?? 0),
                 garp_rep: i.gratuitous.masterRepeat, garp_refresh_rep: i.gratuitous.refreshRepeat,
                 garp_lower_prio_delay: Int(seconds(i.gratuitous.lowerPriorityDelay)), garp_lower_prio_rep: i.gratuitous.lowerPriorityRepeat,
+                lower_prio_no_advert: i.lowerPriorityNoAdvert ? 1 : 0, higher_prio_send_advert: i.higherPrioritySendAdvert ? 1 : 0,
                 vrid: Int(i.virtualRouterID), base_priority: Int(i.priority), effective_priority: Int(s.effectivePriority),
                 vipset: held, adver_int: interval, master_adver_int: interval, nopreempt: !i.preempt,
                 preempt_delay: seconds(i.preemptDelay), state: stateNumber(s.state), wantstate: stateNumber(s.state),
