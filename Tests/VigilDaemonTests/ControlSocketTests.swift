@@ -23,7 +23,7 @@ struct ControlSocketTests {
         let status = try ControlClient.send(ControlRequest(command: "status"), to: path)
         #expect(status.ok && status.status?.daemon.configFile == "/etc/keepalived/keepalived.conf" && status.status?.schemaVersion == 1)
         let unknown = try ControlClient.send(ControlRequest(command: "explode"), to: path)
-        #expect(!unknown.ok && unknown.error == "unknown command explode: expected status or reload")
+        #expect(!unknown.ok && unknown.error == "unknown command explode: expected one of status, reload, drain, undrain, weight, disable, enable, check, vrrp")
         let reload = try ControlClient.send(ControlRequest(command: "reload"), to: path)
         #expect(!reload.ok && reload.error?.contains("no configuration") == true)
 
