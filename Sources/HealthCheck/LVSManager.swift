@@ -126,6 +126,8 @@ public actor LVSManager {
     public private(set) var overrides: [ServiceKey: [DestinationKey: RealServerOverride]] = [:]
     /// Told the overrides after each change (to keep them in the state file).
     private var overridesChanged: (@Sendable ([ServiceKey: [DestinationKey: RealServerOverride]]) -> Void)?
+    /// Where notify FIFO lines go; nil writes none.
+    private var fifoLines: (@Sendable (String) -> Void)?
 
     public init(plan: LVSPlan, pool: CheckPool?, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer,
                 options: ReconcileOptions = ReconcileOptions(), background: BackgroundReconcile? = nil,
@@ -164,6 +166,12 @@ public actor LVSManager {
     }
 
     /// Registers the function told the overrides after each change.
+    /// Sends each notify FIFO line (``VirtualServerSpec/fifoLine(realServer:up:)``,
+    /// ``VirtualServerSpec/fifoLine(quorumUp:)``) to `f`, when the matching notify script would run.
+    public func onNotifyFIFOLine(_ f: @escaping @Sendable (String) -> Void) {
+        fifoLines = f
+    }
+
     public func onOverridesChanged(_ f: @escaping @Sendable ([ServiceKey: [DestinationKey: RealServerOverride]]) -> Void) {
         overridesChanged = f
     }
@@ -729,6 +737,14 @@ public actor LVSManager {
 
     private func run(_ action: VirtualServerAction, vs: Int) {
         let spec = plan.virtualServers[vs]
+        if let fifoLines {
+            switch action {
+            case .notifyUp(let r): fifoLines(spec.fifoLine(realServer: r, up: true))
+            case .notifyDown(let r): fifoLines(spec.fifoLine(realServer: r, up: false))
+            case .quorumUp: fifoLines(spec.fifoLine(quorumUp: true))
+            case .quorumDown: fifoLines(spec.fifoLine(quorumUp: false))
+            }
+        }
         let command: [String]?
         var env = ["VIGIL_VIRTUAL_SERVER": spec.service.key.description]
         var extra: [String] = []

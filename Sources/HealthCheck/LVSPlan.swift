@@ -82,11 +82,13 @@ public struct LVSPlan: Sendable, Hashable {
                 Destination(address: $0.address.address, port: $0.address.port, forwarding: IPVS.ForwardingMethod($0.forwardingMethod), weight: 1)
             }
             for key in keys {
-                specs.append(VirtualServerSpec(
+                var spec = VirtualServerSpec(
                     service: Self.service(key, vs), realServers: realServers.map { Self.adjustPort($0, for: key) },
                     sorryServer: sorry, sorryServerInhibit: vs.sorryServer?.inhibit ?? false,
                     quorum: vs.quorum, hysteresis: vs.hysteresis,
-                    quorumUp: vs.quorumUp.map(splitScriptCommand), quorumDown: vs.quorumDown.map(splitScriptCommand)))
+                    quorumUp: vs.quorumUp.map(splitScriptCommand), quorumDown: vs.quorumDown.map(splitScriptCommand))
+                spec.transport = IPVSProtocol(vs.protocol)
+                specs.append(spec)
             }
         }
         let timeouts = config.global.lvsTimeouts.map { t in

@@ -33,6 +33,9 @@ public struct VirtualServerSpec: Sendable, Hashable {
     public var hysteresis: UInt32
     public var quorumUp: [String]?
     public var quorumDown: [String]?
+    /// `protocol`: part of the address service's key; for a fwmark service, what names its
+    /// real servers on the notify FIFOs.
+    public var transport: IPVSProtocol = .tcp
 
     public init(service: Service, realServers: [RealServerSpec], sorryServer: Destination? = nil,
                 sorryServerInhibit: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
@@ -45,6 +48,31 @@ public struct VirtualServerSpec: Sendable, Hashable {
         self.hysteresis = hysteresis
         self.quorumUp = quorumUp
         self.quorumDown = quorumDown
+    }
+}
+
+extension VirtualServerSpec {
+    /// keepalived's name for this virtual server on its notify FIFOs: `[192.0.2.1]:tcp:80`, `FWM 7`.
+    public var fifoName: String {
+        switch service.key {
+        case .address(let p, let a, let port): Self.trio(a, p, port)
+        case .firewallMark(let m, _): "FWM \(m)"
+        }
+    }
+
+    /// The notify FIFO line of real server `index` going up or down:
+    /// `RS [192.0.2.11]:tcp:80 [192.0.2.1]:tcp:80 UP`.
+    public func fifoLine(realServer index: Int, up: Bool) -> String {
+        let d = realServers[index].destination
+        return "RS \(Self.trio(d.address, transport, d.port)) \(fifoName) \(up ? "UP" : "DOWN")"
+    }
+
+    /// The notify FIFO line of the quorum gained or lost: `VS [192.0.2.1]:tcp:80 UP`.
+    public func fifoLine(quorumUp up: Bool) -> String { "VS \(fifoName) \(up ? "UP" : "DOWN")" }
+
+    /// keepalived's `inet_sockaddrtotrio`: `[ADDRESS]:proto:port`, brackets for both families.
+    private static func trio(_ address: IPAddress, _ p: IPVSProtocol, _ port: UInt16) -> String {
+        "[\(address)]:\(p.description.lowercased()):\(port)"
     }
 }
 

@@ -96,7 +96,6 @@ private enum Why {
     static let dbus = "Vigil has no D-Bus interface"
     static let processTuning = "Vigil runs as one process; set scheduling, affinity and memory locking with systemd (CPUAffinity=, Nice=, LimitMEMLOCK=)"
     static let processName = "Vigil runs as one process named vigil"
-    static let fifo = "notify FIFOs are not implemented; use notify scripts"
     static let netlinkBuffers = "Vigil sizes its own netlink buffers"
     static let bfd = "BFD is not implemented"
     static let firewall = "Vigil programs no iptables, ipsets or nftables rules"
@@ -120,6 +119,7 @@ private enum Why {
 extension KeywordSupport {
     private static let vrrp = "VRRP/ConfigMapping.swift"
     private static let lvs = "HealthCheck/LVSPlan.swift"
+    private static let fifo = "VigilDaemon/NotifyFIFOs.swift"
     private static let network: [KeywordBlock] = [.tcpCheck, .httpGet, .sslGet, .smtpCheck, .smtpHost, .dnsCheck, .udpCheck, .pingCheck]
     private static let timed: [KeywordBlock] = [.virtualServer, .realServer, .tcpCheck, .httpGet, .sslGet, .smtpCheck, .miscCheck,
                                                 .dnsCheck, .udpCheck, .pingCheck]
@@ -217,9 +217,15 @@ extension KeywordSupport {
         "vrrp_netlink_monitor_rcv_bufs", "vrrp_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
         "process_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier",
     ].map { KeywordSupport($0, [.global], "socket receive buffer size", .notSupported(Why.netlinkBuffers)) } + [
-        "notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script", "lvs_notify_fifo",
-        "lvs_notify_fifo_script", "fifo_write_vrrp_states_on_reload",
-    ].map { KeywordSupport($0, [.global], "state changes written to a FIFO", .notSupported(Why.fifo)) } + [
+        .init("notify_fifo", [.global], "FIFO receiving VRRP and checker state lines", s(fifo, "global.notifyFIFO")),
+        .init("notify_fifo_script", [.global], "reader of notify_fifo, started with its path", s(fifo, "fifo.script")),
+        .init("vrrp_notify_fifo", [.global], "FIFO receiving VRRP state lines", s(fifo, "global.vrrpNotifyFIFO")),
+        .init("vrrp_notify_fifo_script", [.global], "reader of vrrp_notify_fifo, started with its path", s(fifo, "fifo.script")),
+        .init("lvs_notify_fifo", [.global], "FIFO receiving checker state lines", s(fifo, "global.lvsNotifyFIFO")),
+        .init("lvs_notify_fifo_script", [.global], "reader of lvs_notify_fifo, started with its path", s(fifo, "fifo.script")),
+        .init("fifo_write_vrrp_states_on_reload", [.global], "VRRP states written to the FIFOs again after a reload",
+              s("VigilDaemon/ReloadCoordinator.swift", "fifoWriteVRRPStatesOnReload")),
+    ] + [
         "enable_snmp_checker", "enable_snmp_rfc", "enable_snmp_rfcv2", "enable_snmp_rfcv3", "enable_snmp_vrrp",
         "enable_snmp_keepalived", "enable_traps", "snmp_socket",
     ].map { KeywordSupport($0, [.global], "SNMP agent and traps", .notSupported(Why.snmp)) } + [

@@ -94,6 +94,14 @@ public struct GlobalDefinitions: Sendable, Codable, Hashable {
     public var lvsSyncDaemon: LVSSyncDaemon?
     /// `max_auto_priority [N]` (accepted; recorded, -1 when given without a value).
     public var maxAutoPriority: Int?
+    /// `notify_fifo` (and `notify_fifo_script`): VRRP and checker state lines.
+    public var notifyFIFO: NotifyFIFO?
+    /// `vrrp_notify_fifo` (and `vrrp_notify_fifo_script`): VRRP state lines only.
+    public var vrrpNotifyFIFO: NotifyFIFO?
+    /// `lvs_notify_fifo` (and `lvs_notify_fifo_script`): checker state lines only.
+    public var lvsNotifyFIFO: NotifyFIFO?
+    /// `fifo_write_vrrp_states_on_reload`: every VRRP state written again after a reload.
+    public var fifoWriteVRRPStatesOnReload = false
     /// Other recognised `global_defs` keywords that Vigil accepts without acting on, keyword → rest of line.
     public var otherSettings: [String: String]
 
@@ -137,6 +145,39 @@ public struct GlobalDefinitions: Sendable, Codable, Hashable {
         self.lvsSyncDaemon = lvsSyncDaemon
         self.maxAutoPriority = maxAutoPriority
         self.otherSettings = otherSettings
+    }
+}
+
+/// A notify FIFO of `global_defs`: `notify_fifo PATH [USER [GROUP]]` and its reader script.
+public struct NotifyFIFO: Sendable, Codable, Hashable {
+    /// The FIFO's path; created (mode 0600) when it does not exist.
+    public var path: String
+    /// Owner given for a FIFO Vigil creates; nil means `script_user` (else root).
+    public var user: String?
+    public var group: String?
+    /// `*_notify_fifo_script COMMAND [USER [GROUP]]`: started with the FIFO's path as last argument.
+    public var script: NotifyFIFOScript?
+
+    public init(path: String, user: String? = nil, group: String? = nil, script: NotifyFIFOScript? = nil) {
+        self.path = path
+        self.user = user
+        self.group = group
+        self.script = script
+    }
+}
+
+/// The reader a notify FIFO's `*_notify_fifo_script` starts.
+public struct NotifyFIFOScript: Sendable, Codable, Hashable {
+    /// The command line (a quoted string may carry arguments).
+    public var command: String
+    /// User (and group) it runs as; nil means `script_user`.
+    public var user: String?
+    public var group: String?
+
+    public init(command: String, user: String? = nil, group: String? = nil) {
+        self.command = command
+        self.user = user
+        self.group = group
     }
 }
 

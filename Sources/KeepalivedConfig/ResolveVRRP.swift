@@ -15,9 +15,19 @@ extension Resolver {
     mutating func resolveGlobal(_ node: Node) {
         guard let children = ctx.block(node) else { return }
         var g = global
+        var fifos = FIFOKeywords()
         for child in children {
             ctx.support(child, in: .global)
             switch child.name {
+            case "notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo":
+                fifos.path(child, &ctx)
+            case "notify_fifo_script", "vrrp_notify_fifo_script", "lvs_notify_fifo_script":
+                if let script = fifos.script(child, &ctx) {
+                    scriptUses.append(ScriptUse(command: script.command, location: child.arguments[0].location, what: "`\(child.name)`"))
+                }
+            case "fifo_write_vrrp_states_on_reload":
+                ctx.noExtraArguments(child, count: 0)
+                g.fifoWriteVRRPStatesOnReload = true
             case "router_id", "lvs_id":
                 if child.name == "lvs_id" { ctx.deprecated(child, replacement: "router_id") }
                 if let v = ctx.word(child, expected: "a router name") { g.routerID = v }
@@ -104,10 +114,76 @@ extension Resolver {
             }
             if child.name != "notification_email" { ctx.noBlock(child) }
         }
+        (g.notifyFIFO, g.vrrpNotifyFIFO, g.lvsNotifyFIFO) = fifos.resolved(&ctx)
         // keepalived: lower-priority garp settings default to the master ones.
         if !globalGarpSet.contains("lower_delay") { g.garp.lowerPriorityDelay = g.garp.masterDelay }
         if !globalGarpSet.contains("lower_repeat") { g.garp.lowerPriorityRepeat = g.garp.masterRepeat }
         global = g
+    }
+
+    /// The notify FIFO keywords of one `global_defs`, gathered before they are paired up.
+    private struct FIFOKeywords {
+        var paths: [String: (fifo: NotifyFIFO, at: SourceLocation)] = [:]
+        var scripts: [String: (script: NotifyFIFOScript, at: SourceLocation)] = [:]
+
+        /// `[vrrp_|lvs_]notify_fifo PATH [USER [GROUP]]`; a repeat is ignored, as keepalived does.
+        mutating func path(_ node: Node, _ ctx: inout Context) {
+            guard let path = ctx.argument(node, expected: "a FIFO path [user [group]]") else { return }
+            ctx.noExtraArguments(node, count: 3)
+            if let first = paths[node.name] {
+                ctx.warning(.ignoredSetting, "`\(node.name)` already given at \(first.at); `\(path.text)` ignored", at: node.location)
+                return
+            }
+            guard !path.text.isEmpty else {
+                ctx.error(.invalidValue, "`\(node.name)` expects a FIFO path, not an empty string", at: path.location)
+                return
+            }
+            let args = node.arguments
+            paths[node.name] = (NotifyFIFO(path: path.text, user: args.count > 1 ? args[1].text : nil,
+                                           group: args.count > 2 ? args[2].text : nil), node.location)
+        }
+
+        /// `[vrrp_|lvs_]notify_fifo_script COMMAND [USER [GROUP]]`.
+        mutating func script(_ node: Node, _ ctx: inout Context) -> NotifyFIFOScript? {
+            guard let command = ctx.argument(node, expected: "a command [user [group]]") else { return nil }
+            ctx.noExtraArguments(node, count: 3)
+            if let first = scripts[node.name] {
+                ctx.warning(.ignoredSetting, "`\(node.name)` already given at \(first.at); `\(command.text)` ignored", at: node.location)
+                return nil
+            }
+            let args = node.arguments
+            let script = NotifyFIFOScript(command: command.text, user: args.count > 1 ? args[1].text : nil,
+                                          group: args.count > 2 ? args[2].text : nil)
+            scripts[node.name] = (script, node.location)
+            return script
+        }
+
+        /// The three FIFOs with their scripts; a script without its FIFO, and two FIFOs on one
+        /// path, are reported.
+        func resolved(_ ctx: inout Context) -> (NotifyFIFO?, NotifyFIFO?, NotifyFIFO?) {
+            var out: [NotifyFIFO?] = []
+            var byPath: [String: String] = [:]
+            for kind in ["notify_fifo", "vrrp_notify_fifo", "lvs_notify_fifo"] {
+                let script = scripts[kind + "_script"]
+                guard var entry = paths[kind] else {
+                    if let script {
+                        ctx.warning(.ignoredSetting, "`\(kind)_script` without `\(kind)` does nothing (ignored)", at: script.at)
+                    }
+                    out.append(nil)
+                    continue
+                }
+                if let other = byPath[entry.fifo.path] {
+                    ctx.error(.invalidValue, "`\(kind)` names the same FIFO as `\(other)` (`\(entry.fifo.path)`); each FIFO needs its own path",
+                              at: entry.at)
+                    out.append(nil)
+                    continue
+                }
+                byPath[entry.fifo.path] = kind
+                entry.fifo.script = script?.script
+                out.append(entry.fifo)
+            }
+            return (out[0], out[1], out[2])
+        }
     }
 
     private mutating func resolveLVSTimeouts(_ node: Node) -> LVSTimeouts? {

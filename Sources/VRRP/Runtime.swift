@@ -80,6 +80,10 @@ public actor VRRPRuntime {
     private var threadedInterfaces: Set<String> = []
     private var threadedPackets: AsyncStream<VRRPReceivedPacket>.Continuation?
     private var notifyChains: [String: Task<Void, Never>] = [:]
+    /// Where notify FIFO lines go (``vrrpFIFOLine(group:name:state:priority:)``); nil writes none.
+    private let fifoLines: (@Sendable (String) -> Void)?
+    /// Shutting down: sync groups' STOP lines wait until every instance has written its own.
+    private var stopping = false
     private var garpTasks: [String: Task<Void, Never>] = [:]
     /// The pending second set of announcements after a lower-priority advertisement, by instance.
     private var lowerPriorityTasks: [String: Task<Void, Never>] = [:]
@@ -130,8 +134,11 @@ public actor VRRPRuntime {
     private var ipIdentifications: [String: UInt16] = [:]
 
     /// Prepares the runtime and starts its event loop thread; sockets are opened by ``run()``.
+    ///
+    /// `fifoLines` receives each state line for the notify FIFOs, on the runtime's thread, in order.
     public init(settings: VRRPSettings, transport: any VRRPTransport = RawVRRPTransport(), addresses: VRRPAddressManager,
-                logger: Logger = Logger(label: "vigil.vrrp")) throws(SystemCallError) {
+                logger: Logger = Logger(label: "vigil.vrrp"), fifoLines: (@Sendable (String) -> Void)? = nil) throws(SystemCallError) {
+        self.fifoLines = fifoLines
         self.loop = try VRRPEventLoop()
         self.settings = settings
         self.transport = transport
@@ -423,9 +430,14 @@ public actor VRRPRuntime {
         for t in scriptTasks.values { t.cancel() }
         for t in garpTasks.values { t.cancel() }
         for t in lowerPriorityTasks.values { t.cancel() }
+        stopping = true
         for n in router.machines.indices {
             let t = now
             apply(n, now: t) { $0.shutdown(now: t) }
+        }
+        // keepalived writes every instance's STOP line, then every group's.
+        if let fifoLines {
+            for g in settings.syncGroups { fifoLines(vrrpFIFOLine(group: true, name: g.name, state: .stopped, priority: 0)) }
         }
         for t in notifyChains.values { await t.value }
     }
@@ -812,9 +824,11 @@ public actor VRRPRuntime {
                 recordTransition(name, from: from, to: to, faults: router.machines[n].faults.map(\.description).sorted())
                 logger.notice("VRRP_Instance(\(name)) \(from) -> \(to) (priority \(priority))")
                 notify(router.machines[n].settings.notify, group: false, name: name, state: to, priority: priority)
+                fifoLines?(vrrpFIFOLine(group: false, name: name, state: to, priority: priority))
                 if let g = router.syncGroup(at: n), let gs = settings.syncGroups.first(where: { $0.name == g.name }),
-                   !gs.notify.isEmpty, g.members.allSatisfy({ router[$0]?.state == to }) {
+                   g.members.allSatisfy({ router[$0]?.state == to }) {
                     notify(gs.notify, group: true, name: g.name, state: to, priority: 0)
+                    if !stopping { fifoLines?(vrrpFIFOLine(group: true, name: g.name, state: to, priority: 0)) }
                 }
             }
         } catch {
@@ -933,6 +947,24 @@ public actor VRRPRuntime {
         return withoutActuallyEscaping(body) { escapable in
             unsafeBitCast(escapable, to: ((VRRPRuntime) -> T).self)(self)
         }
+    }
+
+    /// The notify FIFO lines of every instance's current state, then every sync group's whose
+    /// members share one (`fifo_write_vrrp_states_on_reload`); instances not started yet are left out.
+    public func currentFIFOLines() -> [String] {
+        var lines: [String] = []
+        for (n, name) in router.order.enumerated() {
+            let m = router.machines[n]
+            guard m.state != .initialize && m.state != .stopped else { continue }
+            lines.append(vrrpFIFOLine(group: false, name: name, state: m.state, priority: m.effectivePriority))
+        }
+        for g in settings.syncGroups {
+            let states = Set(g.members.compactMap { router[$0]?.state })
+            if states.count == 1, let state = states.first, state != .initialize, state != .stopped {
+                lines.append(vrrpFIFOLine(group: true, name: g.name, state: state, priority: 0))
+            }
+        }
+        return lines
     }
 
     /// Runs notify scripts asynchronously, in order per instance (each waits for the previous one).

@@ -51,6 +51,11 @@ public func genericNotifyArguments(group: Bool, name: String, state: VRRPState, 
     [group ? "GROUP" : "INSTANCE", name, state.rawValue, String(priority)]
 }
 
+/// The line keepalived writes to its notify FIFOs for a state: `INSTANCE "VI_1" MASTER 100`,
+/// `GROUP "G1" BACKUP 0` (a group's priority is always 0).
+public func vrrpFIFOLine(group: Bool, name: String, state: VRRPState, priority: UInt8) -> String {
+    "\(group ? "GROUP" : "INSTANCE") \"\(name)\" \(state.rawValue) \(group ? 0 : priority)"
+}
 
 /// A script refused by `enable_script_security`, with the reason keepalived would give.
 public struct ScriptSecurityError: Error, Sendable, Hashable, CustomStringConvertible {

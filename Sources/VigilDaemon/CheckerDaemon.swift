@@ -51,10 +51,12 @@ extension CheckerDaemon {
 
     /// The checker service for a plan, on the kernel's IPVS over netlink.
     public static func service(plan: LVSPlan, options: ReconcileOptions, overrideStore: OverrideStore? = nil,
-                               logger: Logger = Logger(label: "vigil.checker")) throws -> CheckerService {
+                               logger: Logger = Logger(label: "vigil.checker"),
+                               fifoLines: (@Sendable (String) -> Void)? = nil) throws -> CheckerService {
         let client = try IPVSClient()
         return CheckerService(plan: plan, ipvs: client, differ: differ, options: options,
-                              background: try backgroundReconcile(), logger: logger, overrideStore: overrideStore)
+                              background: try backgroundReconcile(), logger: logger, overrideStore: overrideStore,
+                              fifoLines: fifoLines)
     }
 
     /// A second netlink client, on a thread of its own at nice 19, for drift repair.

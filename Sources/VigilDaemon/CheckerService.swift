@@ -25,12 +25,16 @@ public struct CheckerService: ServiceLifecycle.Service {
     private let running = RunningChecker()
     /// Where the operators' overrides are kept across restarts; nil keeps them in memory only.
     let overrideStore: OverrideStore?
+    /// Where the manager's notify FIFO lines go.
+    let fifoLines: (@Sendable (String) -> Void)?
 
     public init(plan: LVSPlan, ipvs: any IPVSControlling, differ: @escaping IPVSDiffer, options: ReconcileOptions,
                 background: BackgroundReconcile? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 logger: Logger = Logger(label: "vigil.checker"), overrideStore: OverrideStore? = nil,
+                fifoLines: (@Sendable (String) -> Void)? = nil,
                 onStart: (@Sendable (LVSManager, CheckPool) async -> Void)? = nil) {
+        self.fifoLines = fifoLines
         self.overrideStore = overrideStore
         self.plan = plan
         self.ipvs = ipvs
@@ -56,6 +60,7 @@ public struct CheckerService: ServiceLifecycle.Service {
         }
         let manager = LVSManager(plan: plan, pool: pool, ipvs: ipvs, differ: differ, options: options,
                                  background: background, overrides: kept, logger: logger)
+        if let fifoLines { await manager.onNotifyFIFOLine(fifoLines) }
         if let store = overrideStore {
             let logger = logger
             await manager.onOverridesChanged { overrides in

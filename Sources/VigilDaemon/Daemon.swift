@@ -105,8 +105,10 @@ public enum Daemon {
         }
         defer { pidFiles.remove() }
 
+        await halves.fifos.apply(halves.loaded.configuration.global)
+        defer { Task { await halves.fifos.close() } }
         let coordinator = ReloadCoordinator(options: options, state: halves.loaded, checker: halves.checker,
-                                            vrrp: halves.vrrp, sync: halves.sync, notifier: notifier, logger: logger)
+                                            vrrp: halves.vrrp, sync: halves.sync, fifos: halves.fifos, notifier: notifier, logger: logger)
         StatusMetrics.bootstrapEvents()
         let status: StatusService?, control: ControlService?
         let statusSources: StatusSources
@@ -145,10 +147,13 @@ public enum Daemon {
         do {
             try await ServiceGroup(configuration: configuration).run()
         } catch {
+            await halves.fifos.close()
             logger.error("stopped on error: \(error)")
             if options.errorsToStandardError { writeStandardError("vigil: \(error)\n") }
             return 1
         }
+        // After both halves stopped: the STOP lines are in the FIFOs before they close.
+        await halves.fifos.close()
         logger.notice("Stopped Vigil")
         return 0
     }
@@ -195,6 +200,7 @@ public enum Daemon {
         var checker: CheckerService?
         var vrrp: VRRPService?
         var sync: ConnectionSync?
+        var fifos: NotifyFIFOs
         var summary: String
     }
 
@@ -208,6 +214,9 @@ public enum Daemon {
         var checker: CheckerService?
         var vrrp: VRRPService?
         var parts: [String] = []
+        let runsCheckers = options.halves != .vrrp && !(loaded.plan.virtualServers.isEmpty && !options.runAll && options.halves == .both)
+        let runsVRRP = options.halves != .checkers && !loaded.vrrp.instances.isEmpty
+        let fifos = NotifyFIFOs(runsVRRP: runsVRRP, runsCheckers: runsCheckers)
         if options.halves != .vrrp {
             if loaded.plan.virtualServers.isEmpty && !options.runAll && options.halves == .both {
                 logger.info("no virtual_server configured: the checker half does not run")
@@ -220,7 +229,7 @@ public enum Daemon {
                 let stateFile = options.stateFile ?? OverrideStore.defaultPath
                 checker = try CheckerDaemon.service(plan: loaded.plan, options: reconcile,
                                                     overrideStore: stateFile == "none" ? nil : OverrideStore(path: stateFile),
-                                                    logger: Logger(label: "vigil.checker"))
+                                                    logger: Logger(label: "vigil.checker"), fifoLines: fifos.lvs)
                 parts.append("\(loaded.plan.virtualServers.count) virtual servers")
             }
         }
@@ -231,7 +240,7 @@ public enum Daemon {
                 throw DaemonStartError(message: "\(options.configFile) has no vrrp_instance; nothing to run", diagnostics: [])
             } else {
                 let runtime = try VRRPRuntime(settings: loaded.vrrp, addresses: try KernelAddressManager(),
-                                              logger: Logger(label: "vigil.vrrp"))
+                                              logger: Logger(label: "vigil.vrrp"), fifoLines: fifos.vrrp)
                 vrrp = VRRPService(runtime: runtime)
                 parts.append("\(loaded.vrrp.instances.count) VRRP instances")
             }
@@ -253,7 +262,7 @@ public enum Daemon {
         guard checker != nil || vrrp != nil else {
             throw DaemonStartError(message: "\(options.configFile) configures neither a virtual_server nor a vrrp_instance; nothing to run", diagnostics: [])
         }
-        return RunningHalves(loaded: loaded, checker: checker, vrrp: vrrp, sync: sync, summary: parts.joined(separator: ", "))
+        return RunningHalves(loaded: loaded, checker: checker, vrrp: vrrp, sync: sync, fifos: fifos, summary: parts.joined(separator: ", "))
     }
 }
 

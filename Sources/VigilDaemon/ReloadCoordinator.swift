@@ -35,6 +35,7 @@ public actor ReloadCoordinator {
     private let checker: CheckerService?
     private let vrrp: VRRPService?
     private let sync: ConnectionSync?
+    private let fifos: NotifyFIFOs?
     private let notifier: SystemdNotifier
     private let logger: Logger
     /// Reloads applied and refused since start; the last outcome.
@@ -56,8 +57,9 @@ public actor ReloadCoordinator {
     }
 
     init(options: DaemonOptions, state: LoadedConfiguration, checker: CheckerService?, vrrp: VRRPService?,
-         sync: ConnectionSync?, notifier: SystemdNotifier, logger: Logger) {
+         sync: ConnectionSync?, fifos: NotifyFIFOs? = nil, notifier: SystemdNotifier, logger: Logger) {
         self.sync = sync
+        self.fifos = fifos
         self.options = options
         self.state = state
         self.checker = checker
@@ -126,6 +128,13 @@ public actor ReloadCoordinator {
             }
         } else if syncSettings != state.configuration.global.lvsSyncDaemon {
             changes.append("lvs_sync_daemon changed, but the VRRP half that runs it is not running in this process (or IPVS was unavailable at start)")
+        }
+        if let fifos {
+            changes += await fifos.apply(configuration.global)
+            // keepalived restarts its FIFO readers at every reload, so it can resend the states.
+            if configuration.global.fifoWriteVRRPStatesOnReload, let vrrp {
+                for line in await vrrp.runtime.currentFIFOLines() { fifos.vrrp(line) }
+            }
         }
         state = LoadedConfiguration(configuration: configuration, plan: plan, vrrp: vrrpSettings,
                                     warnings: result.warnings, vrrpWarnings: vrrpWarnings)

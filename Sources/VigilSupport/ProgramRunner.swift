@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CVigilSystem
+import Synchronization
 
 /// How a program run ended.
 public enum ProgramOutcome: Sendable, Hashable {
@@ -11,6 +12,61 @@ public enum ProgramOutcome: Sendable, Hashable {
     case signaled(Int32)
     case timedOut(Duration)
     case failedToStart(String)
+}
+
+/// Why a program did not start.
+public struct ProgramStartError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A long-running program started by ``ProgramRunner/start(_:user:group:extraEnvironment:)``.
+public final class RunningProgram: Sendable {
+    public let pid: Int32
+    private let ended: Task<ProgramOutcome, Never>
+    private let exitFlag: ExitFlag
+
+    private final class ExitFlag: Sendable {
+        let value = Mutex(false)
+    }
+
+    init(pid: pid_t) {
+        self.pid = pid
+        let flag = ExitFlag()
+        self.exitFlag = flag
+        ended = Task.detached {
+            let outcome = await ProgramRunner.waitExit(pid, until: nil) ?? .failedToStart("waitpid gave up")
+            flag.value.withLock { $0 = true }
+            return outcome
+        }
+    }
+
+    private var exited: Bool { exitFlag.value.withLock { $0 } }
+
+    /// How it ended, once it has.
+    public var outcome: ProgramOutcome { get async { await ended.value } }
+
+    /// Ends it as a timeout does (SIGTERM to its process group, SIGKILL after the grace) and
+    /// waits; `patience` first gives it that long to end by itself (a reader that saw end of file).
+    @discardableResult
+    public func stop(patience: Duration = .zero) async -> ProgramOutcome {
+        let deadline = ContinuousClock.now.advanced(by: patience)
+        while !exited && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+        if exited { return await ended.value }
+        kill(-pid, SIGTERM)
+        kill(pid, SIGTERM)
+        let ended = self.ended
+        let killer = Task { [pid] in
+            try? await Task.sleep(for: ProgramRunner.killGrace)
+            guard !Task.isCancelled else { return }
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+        let outcome = await ended.value
+        killer.cancel()
+        return outcome
+    }
 }
 
 /// Runs programs without a shell, in their own process group, optionally as another user
@@ -38,15 +94,26 @@ public enum ProgramRunner {
         }.value
     }
 
-    private static func runToEnd(_ arguments: [String], user: String?, group: String?,
-                                 timeout: Duration?, extraEnvironment: [String: String]) async -> ProgramOutcome {
-        guard let program = arguments.first, !program.isEmpty else { return .failedToStart("empty command") }
+    /// Starts `arguments` as ``run(_:user:group:timeout:extraEnvironment:)`` does and returns at
+    /// once; the program runs until it exits or ``RunningProgram/stop()`` ends its process group.
+    public static func start(_ arguments: [String], user: String? = nil, group: String? = nil,
+                             extraEnvironment: [String: String] = [:]) async -> Result<RunningProgram, ProgramStartError> {
+        switch await launch(arguments, user: user, group: group, extraEnvironment: extraEnvironment) {
+        case .success(let pid): .success(RunningProgram(pid: pid))
+        case .failure(let e): .failure(e)
+        }
+    }
+
+    /// Spawns `arguments` (through `setpriv` for another user), retrying `ETXTBSY`.
+    private static func launch(_ arguments: [String], user: String?, group: String?,
+                               extraEnvironment: [String: String]) async -> Result<pid_t, ProgramStartError> {
+        guard let program = arguments.first, !program.isEmpty else { return .failure(ProgramStartError("empty command")) }
         var argv = arguments
         if let user {
-            guard let pw = getpwnam(user) else { return .failedToStart("unknown user \(user)") }
+            guard let pw = getpwnam(user) else { return .failure(ProgramStartError("unknown user \(user)")) }
             var gid = pw.pointee.pw_gid
             if let group {
-                guard let gr = getgrnam(group) else { return .failedToStart("unknown group \(group)") }
+                guard let gr = getgrnam(group) else { return .failure(ProgramStartError("unknown group \(group)")) }
                 gid = gr.pointee.gr_gid
             }
             let uid = pw.pointee.pw_uid
@@ -54,31 +121,44 @@ public enum ProgramRunner {
                 argv = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--"] + arguments
             }
         }
-        var pid: pid_t = 0
         // ETXTBSY: another process still holds the program open for writing (a fork racing the
         // program's writer); it clears within moments, so retry a few times.
         for attempt in 1...5 {
             switch spawn(argv, extraEnvironment: extraEnvironment) {
             case .success(let p):
-                pid = p
+                return .success(p)
             case .failure(let e) where e.rawValue == ETXTBSY && attempt < 5:
                 try? await Task.sleep(for: .milliseconds(20 * attempt))
-                continue
             case .failure(let e):
-                return .failedToStart("cannot run \(program): \(e)")
+                return .failure(ProgramStartError("cannot run \(program): \(e)"))
             }
-            break
+        }
+        return .failure(ProgramStartError("cannot run \(program): \(Errno(ETXTBSY))"))
+    }
+
+    private static func runToEnd(_ arguments: [String], user: String?, group: String?,
+                                 timeout: Duration?, extraEnvironment: [String: String]) async -> ProgramOutcome {
+        let pid: pid_t
+        switch await launch(arguments, user: user, group: group, extraEnvironment: extraEnvironment) {
+        case .success(let p): pid = p
+        case .failure(let e): return .failedToStart(e.message)
         }
         let clock = ContinuousClock()
         guard let timeout else { return await waitExit(pid, until: nil) ?? .failedToStart("waitpid gave up") }
         if let status = await waitExit(pid, until: clock.now.advanced(by: timeout)) { return status }
+        _ = await terminateGroup(pid)
+        return .timedOut(timeout)
+    }
+
+    /// SIGTERM to the process group of `pid`, SIGKILL after ``killGrace``; waits for the exit.
+    static func terminateGroup(_ pid: pid_t) async -> ProgramOutcome {
+        let clock = ContinuousClock()
         kill(-pid, SIGTERM)
         kill(pid, SIGTERM)
-        if await waitExit(pid, until: clock.now.advanced(by: killGrace)) != nil { return .timedOut(timeout) }
+        if let status = await waitExit(pid, until: clock.now.advanced(by: killGrace)) { return status }
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
-        _ = await waitExit(pid, until: clock.now.advanced(by: .seconds(30)))
-        return .timedOut(timeout)
+        return await waitExit(pid, until: clock.now.advanced(by: .seconds(30))) ?? .failedToStart("waitpid gave up")
     }
 
     /// Polls for the child's exit with a backoff capped at 20 ms; nil when the deadline passes.
