@@ -124,6 +124,42 @@ public enum Lab {
         p.waitUntilExit()
         return p.terminationStatus
     }
+
+    /// Makes namespace `ns` with a veth pair `interface`/`peer` (both up, `address` on
+    /// `interface`) and loopback up; the `ip` commands that failed, so empty means ready.
+    public static func vethNamespace(_ ns: String, interface: String, peer: String, address: String) -> [String] {
+        var failed: [String] = []
+        if run("/sbin/ip", ["netns", "add", ns]) != 0 { failed.append("netns add \(ns)") }
+        for args in [["link", "add", interface, "type", "veth", "peer", "name", peer], ["addr", "add", address, "dev", interface],
+                     ["link", "set", interface, "up"], ["link", "set", peer, "up"], ["link", "set", "lo", "up"]]
+            where run("/sbin/ip", ["-n", ns] + args) != 0 {
+            failed.append(args.joined(separator: " "))
+        }
+        return failed
+    }
+
+    /// Starts `command` inside namespace `ns` (`ip netns exec`), its output discarded.
+    public static func startInNamespace(_ ns: String, _ command: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/sbin/ip")
+        p.arguments = ["netns", "exec", ns] + command
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    /// What a non-blocking reader of a FIFO or pipe finds in it now, as lines.
+    public static func availableLines(_ fd: Int32) -> [String] {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
 }
 
 extension Trait where Self == ConditionTrait {

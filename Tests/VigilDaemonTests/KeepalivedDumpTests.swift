@@ -41,19 +41,10 @@ struct KeepalivedDumpTests {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let conf = scratch + "/keepalived.conf"
         try config.write(toFile: conf, atomically: true, encoding: .utf8)
-        Lab.run("/sbin/ip", ["netns", "add", ns])
         defer { Lab.run("/sbin/ip", ["netns", "del", ns]) }
-        for args in [["link", "add", "kd0", "type", "veth", "peer", "name", "kd1"], ["addr", "add", "198.51.100.5/24", "dev", "kd0"],
-                     ["link", "set", "kd0", "up"], ["link", "set", "kd1", "up"], ["link", "set", "lo", "up"]] {
-            #expect(Lab.run("/sbin/ip", ["-n", ns] + args) == 0, "ip \(args)")
-        }
+        #expect(Lab.vethNamespace(ns, interface: "kd0", peer: "kd1", address: "198.51.100.5/24") == [])
         for f in files { unlink(f) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/sbin/ip")
-        p.arguments = ["netns", "exec", ns] + command + ["-f", conf]
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
+        let p = try Lab.startInNamespace(ns, command + ["-f", conf])
         defer {
             kill(p.processIdentifier, SIGTERM)
             p.waitUntilExit()

@@ -50,18 +50,9 @@ struct KeepalivedFIFOTests {
         defer { close(reader) }
         let conf = scratch + "/keepalived.conf"
         try config(fifo: fifo).write(toFile: conf, atomically: true, encoding: .utf8)
-        Lab.run("/sbin/ip", ["netns", "add", ns])
         defer { Lab.run("/sbin/ip", ["netns", "del", ns]) }
-        for args in [["link", "add", "kf0", "type", "veth", "peer", "name", "kf1"], ["addr", "add", "198.51.100.7/24", "dev", "kf0"],
-                     ["link", "set", "kf0", "up"], ["link", "set", "kf1", "up"], ["link", "set", "lo", "up"]] {
-            #expect(Lab.run("/sbin/ip", ["-n", ns] + args) == 0, "ip \(args)")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/sbin/ip")
-        p.arguments = ["netns", "exec", ns] + command + ["-f", conf]
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
+        #expect(Lab.vethNamespace(ns, interface: "kf0", peer: "kf1", address: "198.51.100.7/24") == [])
+        let p = try Lab.startInNamespace(ns, command + ["-f", conf])
         var masters = false
         for _ in 0..<150 where !masters {
             try await Task.sleep(for: .milliseconds(100))
@@ -72,15 +63,9 @@ struct KeepalivedFIFOTests {
         try await Task.sleep(for: .milliseconds(500))
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
+        let lines = Lab.availableLines(reader)
         #expect(access(fifo, F_OK) == 0, "\(name) leaves a FIFO it did not create")
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+        return lines
     }
 
     @Test("start, takeover and stop write the same lines to vrrp_notify_fifo")

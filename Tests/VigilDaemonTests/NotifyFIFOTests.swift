@@ -10,6 +10,7 @@ import NIOPosix
 import Synchronization
 import Testing
 import VRRP
+import VigilTestSupport
 @testable import VigilDaemon
 import VigilSupport
 
@@ -29,17 +30,6 @@ struct NotifyFIFOTests {
         let fd = open(path, O_RDONLY | O_NONBLOCK)
         try #require(fd >= 0, "\(path) is there to read")
         return fd
-    }
-
-    private func lines(_ fd: Int32) -> [String] {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     private func event(_ pool: CheckPool, _ plan: LVSPlan, rs: Int, up: Bool) -> ProbeEvent {
@@ -79,8 +69,8 @@ struct NotifyFIFOTests {
             "RS [192.0.2.21]:tcp:8080 [192.0.2.10]:tcp:80 DOWN", "VS [192.0.2.10]:tcp:80 DOWN",
             "RS [192.0.2.21]:tcp:8080 [192.0.2.10]:tcp:80 UP", "VS [192.0.2.10]:tcp:80 UP",
         ]
-        #expect(lines(lvs) == expected)
-        #expect(lines(all) == expected + [#"INSTANCE "VI_1" MASTER 100"#], "notify_fifo gets both halves' lines")
+        #expect(Lab.availableLines(lvs) == expected)
+        #expect(Lab.availableLines(all) == expected + [#"INSTANCE "VI_1" MASTER 100"#], "notify_fifo gets both halves' lines")
         await fifos.close()
         #expect(access(dir + "/all.fifo", F_OK) != 0 && access(dir + "/lvs.fifo", F_OK) != 0, "FIFOs Vigil made are removed")
     }

@@ -4,23 +4,12 @@ import Glibc
 import Foundation
 import Testing
 import VigilSupport
+import VigilTestSupport
 
 /// What a reader of a notify FIFO sees, and that a FIFO nobody reads never blocks the writer.
 @Suite struct NotifyFIFOWriterTests {
     private func scratchPath(_ name: String) -> String {
         "/tmp/vigil-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(name)"
-    }
-
-    /// Reads what is in the FIFO now (non-blocking), as lines.
-    private func drain(_ fd: Int32) -> [String] {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
     @Test func createsTheFIFOAndAReaderReadsOneLinePerWrite() throws {
@@ -34,7 +23,7 @@ import VigilSupport
         defer { close(reader) }
         #expect(writer.write(#"INSTANCE "VI_1" BACKUP 100"#) == .written)
         #expect(writer.write("RS [192.0.2.11]:tcp:80 [192.0.2.1]:tcp:80 DOWN") == .written)
-        #expect(drain(reader) == [#"INSTANCE "VI_1" BACKUP 100"#, "RS [192.0.2.11]:tcp:80 [192.0.2.1]:tcp:80 DOWN"])
+        #expect(Lab.availableLines(reader) == [#"INSTANCE "VI_1" BACKUP 100"#, "RS [192.0.2.11]:tcp:80 [192.0.2.1]:tcp:80 DOWN"])
         writer.close()
         #expect(access(path, F_OK) != 0, "a FIFO Vigil created is removed when it closes")
         #expect(writer.write("late") == .closed)
@@ -53,7 +42,7 @@ import VigilSupport
         // A reader arriving later gets whole lines only.
         let reader = open(path, O_RDONLY | O_NONBLOCK)
         defer { close(reader) }
-        let lines = drain(reader)
+        let lines = Lab.availableLines(reader)
         #expect(lines.count == outcomes[.written])
         #expect(lines.allSatisfy { $0.hasPrefix("INSTANCE \"VI_") && $0.hasSuffix("padding") })
         #expect(writer.write("after") == .written)
